@@ -1,0 +1,49 @@
+"""Multimodal Model Studio: the Gradio app. `python app.py` serves it (127.0.0.1:7860 unless
+GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say otherwise)."""
+from __future__ import annotations
+
+import os
+
+# Before gradio / huggingface_hub are imported: no usage analytics leave this machine.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import gradio as gr  # noqa: E402
+
+from demos import vqa  # noqa: E402
+
+TITLE = "Multimodal Model Studio"
+INTRO = ("Explore how multimodal transformers fuse what they see and read. Every tab runs the same "
+         "engine (`mmcore`) and shows the model's attention over your input.")
+MAX_FILE_SIZE = "10mb"  # uploads larger than this are refused by the server
+TABS = (("Visual QA", vqa.build),)
+
+
+def theme() -> gr.themes.Theme:
+    """One theme for every tab; system fonts only, so the page loads nothing from outside."""
+    system = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "sans-serif"]
+    return gr.themes.Soft(primary_hue="indigo", secondary_hue="sky", neutral_hue="slate",
+                          font=system, font_mono=["ui-monospace", "SFMono-Regular", "monospace"])
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title=TITLE) as app:
+        gr.Markdown(f"# {TITLE}\n{INTRO}")
+        with gr.Tabs():
+            for label, build in TABS:
+                with gr.Tab(label):
+                    build().render()
+    return app
+
+
+def launch(app: gr.Blocks, **overrides) -> None:
+    app.queue(default_concurrency_limit=2, max_size=64)
+    app.launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        max_file_size=MAX_FILE_SIZE, share=False, theme=theme(), footer_links=["api"], **overrides,
+    )
+
+
+if __name__ == "__main__":
+    launch(build_app())

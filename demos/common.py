@@ -1,0 +1,59 @@
+"""Pieces every tab shares: model settings, error reporting, the "how it works" panel."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import gradio as gr
+
+from mmcore import MMCoreError
+from mmcore.registry import models_for
+from mmcore.spec import PRECISIONS, PROFILES
+
+DEFAULT_MODEL = "default for profile"
+SETTINGS_HELP = ("**auto** uses pretrained Hub weights where they can be had (Spaces, or a filled "
+                 "local cache) and the built-in ShapesWorld models otherwise.")
+
+
+def model_settings(task: str) -> tuple[gr.components.Component, ...]:
+    """Profile, model, precision and top-k inputs, in a collapsed accordion."""
+    names = [DEFAULT_MODEL] + [e.name for e in models_for(task)]
+    with gr.Accordion("Model settings", open=False):
+        gr.Markdown(SETTINGS_HELP)
+        with gr.Row():
+            profile = gr.Radio(list(PROFILES), value="auto", label="Profile")
+            model = gr.Dropdown(names, value=DEFAULT_MODEL, label="Model")
+        with gr.Row():
+            precision = gr.Dropdown(list(PRECISIONS), value="auto", label="Precision",
+                                    info="int8: torchao; bnb8 / bnb4: bitsandbytes")
+            top_k = gr.Slider(1, 10, value=5, step=1, label="Answers to list")
+    return profile, model, precision, top_k
+
+
+def registry_model(task: str, name: str | None) -> str | None:
+    """Only registry names reach the loader from the UI: never a typed path or Hub id."""
+    if name in (None, "", DEFAULT_MODEL):
+        return None
+    if name not in {e.name for e in models_for(task)}:
+        raise gr.Error(f"unknown model {name!r}; choose one from the list")
+    return name
+
+
+def friendly_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """mmcore's errors become a gr.Error toast with their message (what was wrong, what works)."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MMCoreError as e:
+            raise gr.Error(str(e), title="Could not answer") from e
+
+    return wrapper
+
+
+def how_it_works(markdown: str) -> None:
+    with gr.Accordion("How it works", open=False):
+        gr.Markdown(markdown, latex_delimiters=[{"left": "$$", "right": "$$", "display": True},
+                                                {"left": "$", "right": "$", "display": False}])

@@ -1,0 +1,38 @@
+"""Example inputs shown under each tab: ShapesWorld scenes drawn from fixed seeds.
+
+The files live in demos/examples (committed); any that are missing are drawn again.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from mmcore.shapesworld.vqa import CANONICAL, generate_scene
+
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+
+# (seed, question): each question type once, several colours, one paraphrase.
+VQA_EXAMPLES: tuple[tuple[int, str], ...] = (
+    (101, CANONICAL["shape"].format(c="red")),
+    (102, CANONICAL["closest"].format(c="blue")),
+    (103, CANONICAL["count"].format(c="green")),
+    (104, CANONICAL["horizontal"].format(c="orange")),
+    (105, CANONICAL["furthest"].format(c="yellow")),
+    (106, "What shape is the gray object?"),
+)
+
+
+def scene_file(seed: int, size: int = 300) -> Path:
+    """A Sort-of-CLEVR scene drawn at `size` px (anti-aliased), as a PNG path."""
+    path = EXAMPLES_DIR / f"vqa_scene_{seed}.png"
+    if not path.is_file():
+        EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
+        scene = generate_scene(np.random.default_rng(seed))
+        Image.fromarray(scene.image(size=size, antialias=True)).save(path)
+    return path
+
+
+def vqa_examples() -> list[list[str]]:
+    return [[str(scene_file(seed)), question] for seed, question in VQA_EXAMPLES]

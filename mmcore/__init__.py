@@ -1,0 +1,14 @@
+"""mmcore: the inference engine behind the multimodal model studio (never imports gradio).
+
+    import mmcore
+    result = mmcore.vqa("scene.png", "What is the shape of the red object?")
+    result.answer, result.top_k, result.attention  # attention: (H, W) floats in [0, 1]
+"""
+from .api import list_models, vqa, vqa_batch, vqa_task
+from .errors import InputError, MMCoreError, ModelLoadError, PrecisionError
+from .loading import resolve
+from .spec import ModelSpec
+from .tasks.vqa import VQAResult
+
+__all__ = ["InputError", "MMCoreError", "ModelLoadError", "ModelSpec", "PrecisionError", "VQAResult",
+           "list_models", "resolve", "vqa", "vqa_batch", "vqa_task"]

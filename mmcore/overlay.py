@@ -1,0 +1,33 @@
+"""Attention maps over images: resizing a patch-grid map and drawing it as a heatmap."""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+
+def upsample(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h, w) map -> (H, W) float32 in [0, 1], bilinear; size is PIL's (W, H)."""
+    img = Image.fromarray(np.asarray(grid, dtype=np.float32), mode="F")
+    out = np.asarray(img.resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
+    return out.clip(0.0, 1.0)
+
+
+def heatmap(values: np.ndarray, colormap: str = "turbo") -> np.ndarray:
+    """(H, W) in [0, 1] -> (H, W, 3) uint8 colours."""
+    from matplotlib import colormaps
+
+    return (colormaps[colormap](values)[..., :3] * 255).astype(np.uint8)
+
+
+def overlay(image: Image.Image | np.ndarray, attention: np.ndarray, alpha: float = 0.6,
+            colormap: str = "turbo") -> np.ndarray:
+    """Blend a heatmap over the image, more opaque where attention is high.
+
+    Low-attention regions keep the photo visible, so the map reads as "where it looked".
+    Returns (H, W, 3) uint8 at the image's size.
+    """
+    base = np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image, dtype=np.float32)
+    att = attention if attention.shape == base.shape[:2] else upsample(attention, (base.shape[1], base.shape[0]))
+    weight = (alpha * att**0.7)[..., None]  # gamma < 1 widens the visible halo
+    blended = base * (1 - weight) + heatmap(att, colormap).astype(np.float32) * weight
+    return blended.round().clip(0, 255).astype(np.uint8)

@@ -1,0 +1,103 @@
+"""Precisions: what `auto` means, and how each one is applied at load time.
+
+fp32 / bf16 / fp16: the weights' dtype.
+int8: torchao dynamic int8 (int8 weights, activations quantized per token at run time)
+      on every eligible nn.Linear, after loading.
+bnb8 / bnb4: bitsandbytes through transformers' BitsAndBytesConfig, at load time.
+Layers that bitsandbytes or torchao must not touch are skipped: the Linear inside
+torch's nn.MultiheadAttention (read as a raw weight by its fused kernel), and for bnb4
+any Linear outside its CPU size rule (in % 64, out % 32), such as small answer heads.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import PrecisionError
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """How to call from_pretrained for one precision, and what to do after."""
+
+    dtype: torch.dtype  # weights' dtype for the non-quantized parts
+    compute_dtype: torch.dtype  # dtype the inputs' pixel values must have
+    quantization_config: Any = None  # a BitsAndBytesConfig, or None
+    torchao_int8: bool = False  # quantize Linears with torchao after loading
+
+
+def auto_precision(device: str) -> str:
+    """The default per device: fp16 on a GPU (halves memory and uses tensor cores);
+    fp32 on a CPU, where fp16/bf16 kernels are slow and int8 costs accuracy on small models."""
+    return "fp16" if device.startswith("cuda") else "fp32"
+
+
+def _require(module: str, precision: str) -> None:
+    if importlib.util.find_spec(module) is None:
+        raise PrecisionError(
+            f"precision {precision!r} needs the {module!r} package, which is not installed; "
+            f"install it (pip install {module}) or choose fp32, bf16 or fp16"
+        )
+
+
+def skip_modules(model: nn.Module, precision: str) -> list[str]:
+    """Names of nn.Linear modules quantization must leave alone (see module docstring),
+    plus transformers' own defaults: tied and output embeddings, the last layer."""
+    from transformers.quantizers.base import get_keys_to_not_convert
+
+    skip = get_keys_to_not_convert(model) if hasattr(model, "all_tied_weights_keys") else []
+    for name, module in model.named_modules():
+        for child_name, child in module.named_children():
+            if not isinstance(child, nn.Linear):
+                continue
+            inside_mha = isinstance(module, nn.MultiheadAttention)
+            bad_size = precision == "bnb4" and (child.in_features % 64 or child.out_features % 32)
+            if inside_mha or bad_size:
+                skip.append(f"{name}.{child_name}" if name else child_name)
+    return skip
+
+
+def plan(precision: str, device: str, skeleton: nn.Module) -> LoadPlan:
+    """skeleton: the model built on the meta device, to find layers to skip."""
+    if precision in DTYPES:
+        return LoadPlan(DTYPES[precision], DTYPES[precision])
+    if precision == "int8":
+        _require("torchao", precision)
+        return LoadPlan(torch.float32, torch.float32, torchao_int8=True)
+    if precision in ("bnb8", "bnb4"):
+        return _bnb_plan(precision, device, skeleton)
+    raise PrecisionError(f"unknown precision {precision!r}; accepted: fp32, bf16, fp16, int8, bnb8, bnb4")
+
+
+def _bnb_plan(precision: str, device: str, skeleton: nn.Module) -> LoadPlan:
+    _require("bitsandbytes", precision)
+    from transformers import BitsAndBytesConfig
+
+    compute = torch.float16 if device.startswith("cuda") else torch.float32
+    skip = skip_modules(skeleton, precision)
+    n_linear = sum(isinstance(m, nn.Linear) for m in skeleton.modules())
+    if n_linear <= len(skip):
+        raise PrecisionError(f"precision {precision!r}: no layer of this model fits bitsandbytes' rules "
+                             "(4-bit needs in_features % 64 == 0 and out_features % 32 == 0); use int8 or fp32")
+    if precision == "bnb8":
+        cfg = BitsAndBytesConfig(load_in_8bit=True, llm_int8_skip_modules=skip)
+    else:
+        cfg = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=compute,
+                                 bnb_4bit_quant_type="nf4", llm_int8_skip_modules=skip)
+    return LoadPlan(compute, compute, quantization_config=cfg)
+
+
+def apply_torchao_int8(model: nn.Module) -> nn.Module:
+    """Dynamic int8 on every eligible Linear, in place."""
+    from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+
+    skip = set(skip_modules(model, "int8"))  # the same layers bitsandbytes would keep
+    quantize_(model, Int8DynamicActivationInt8WeightConfig(),
+              filter_fn=lambda m, name: isinstance(m, nn.Linear) and name not in skip)
+    return model

@@ -1,0 +1,66 @@
+"""The registry: every task's models, per profile, with pinned defaults.
+
+Adding a model is registering a ModelEntry; code never branches on model names.
+Resolution turns (task, profile, model, precision, device) into a concrete ModelSpec.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InputError, ModelLoadError
+from .spec import DEVICES, PRECISIONS, PROFILES, ModelSpec
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUILTIN_DIR = PACKAGE_DIR / "builtin"  # shipped model folders, trained by mmcore.train
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str  # what users pick (--model NAME, the UI dropdown)
+    task: str  # "vqa", "caption", ...
+    profile: str  # "pretrained" (Hub checkpoint) or "builtin" (shipped folder)
+    source: str  # Hub id, or a folder relative to mmcore/builtin
+    arch: str  # adapter key in mmcore.adapters.ARCHS
+    revision: str | None = None  # pinned Hub revision (None: local folder)
+    summary: str = ""  # one line for `python -m mmcore models` and the UI
+
+    @property
+    def location(self) -> str:
+        """Hub id, or the absolute folder it loads from."""
+        return self.source if self.profile == "pretrained" else str(BUILTIN_DIR / self.source)
+
+
+REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register(entry: ModelEntry) -> ModelEntry:
+    if entry.name in REGISTRY:
+        raise ValueError(f"model {entry.name!r} is registered twice")
+    REGISTRY[entry.name] = entry
+    return entry
+
+
+# Hub revisions: "main" until pinned to a commit from a machine that reaches the Hub
+# (`python -m mmcore models --pin` prints the commits to paste here).
+register(ModelEntry("vilt-vqa", "vqa", "pretrained", "dandelin/vilt-b32-finetuned-vqa", "vilt", "main",
+                    "ViLT-B/32 fine-tuned on VQAv2: one transformer over words and patches"))
+register(ModelEntry("blip-vqa", "vqa", "pretrained", "Salesforce/blip-vqa-base", "blip", "main",
+                    "BLIP base: ViT encoder, question encoder cross-attending to it, answer decoder"))
+register(ModelEntry("shapesworld-vqa", "vqa", "builtin", "vqa", "shapesworld-vqa", None,
+                    "Built-in: two-hop cross-attention reader trained on ShapesWorld (Sort-of-CLEVR)"))
+
+# Preference order per task and profile; the first available one is the default.
+DEFAULTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "vqa": {"pretrained": ("vilt-vqa", "blip-vqa"), "builtin": ("shapesworld-vqa",)},
+}
+
+
+def models_for(task: str, profile: str | None = None) -> list[ModelEntry]:
+    return [e for e in REGISTRY.values() if e.task == task and profile in (None, e.profile)]
+
+
+def _check_choice(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise InputError(f"unknown {what} {value!r}; accepted: {', '.join(allowed)}")

@@ -1,0 +1,1 @@
+"""Training recipes of the built-in models: python -m mmcore.train <task>."""

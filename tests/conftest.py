@@ -1,0 +1,58 @@
+"""Shared fixtures: tiny random models saved to temp folders and loaded through the real
+from_pretrained path, and the built-in profile pointed at a tiny model of its own."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the Hub
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mmcore import loading, registry
+from tests.tiny_models import build_tiny_blip_vqa, build_tiny_shapes_vqa, build_tiny_vilt_vqa
+
+torch.set_num_threads(1)  # tiny models: a second intra-op thread only adds wake-up cost here
+
+
+@pytest.fixture(scope="session")
+def tiny_vilt(tmp_path_factory) -> Path:
+    return build_tiny_vilt_vqa(tmp_path_factory.mktemp("vilt"))
+
+
+@pytest.fixture(scope="session")
+def tiny_blip(tmp_path_factory) -> Path:
+    return build_tiny_blip_vqa(tmp_path_factory.mktemp("blip"))
+
+
+@pytest.fixture(scope="session")
+def tiny_builtin_dir(tmp_path_factory) -> Path:
+    """A stand-in for mmcore/builtin holding a tiny random built-in VQA model."""
+    root = tmp_path_factory.mktemp("builtin")
+    build_tiny_shapes_vqa(root / "vqa")
+    return root
+
+
+@pytest.fixture
+def builtin_dir(tiny_builtin_dir, monkeypatch) -> Path:
+    """Point the built-in profile at the tiny model for one test."""
+    monkeypatch.setattr(registry, "BUILTIN_DIR", tiny_builtin_dir)
+    loading.clear_cache()
+    yield tiny_builtin_dir
+    loading.clear_cache()
+
+
+@pytest.fixture
+def scene_png(tmp_path) -> Path:
+    from PIL import Image
+
+    from mmcore.shapesworld.vqa import generate_scene
+
+    path = tmp_path / "scene.png"
+    Image.fromarray(generate_scene(np.random.default_rng(5)).image(size=150, antialias=True)).save(path)
+    return path

@@ -1,0 +1,59 @@
+"""The Gradio app, launched for real on loopback and called through gradio_client."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from mmcore import loading, registry
+
+QUESTION = "What is the shape of the red object?"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def client(tiny_builtin_dir):
+    import app
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(registry, "BUILTIN_DIR", tiny_builtin_dir)  # offline: auto -> this built-in model
+        mp.setenv("GRADIO_SERVER_PORT", str(_free_port()))
+        loading.clear_cache()
+        demo = app.build_app()
+        app.launch(demo, prevent_thread_lock=True, quiet=True)
+        try:
+            yield Client(demo.local_url, analytics_enabled=False, verbose=False)
+        finally:
+            demo.close()
+            loading.clear_cache()
+
+
+def test_vqa_endpoint_answers(client, scene_png):
+    answer, top, heat, maps, info = client.predict(handle_file(str(scene_png)), QUESTION, api_name="/vqa")
+    assert answer in {"square", "circle", "left", "right", "top", "bottom", "1", "2", "3", "4", "5", "6"}
+    assert top["label"] == answer and len(top["confidences"]) == 5
+    assert heat.endswith((".png", ".webp", ".jpeg", ".jpg")) and len(maps) == 3
+    assert "shapesworld-vqa" in info and "builtin" in info
+
+
+def test_bad_input_gets_clear_message_and_server_keeps_serving(client, scene_png, tmp_path):
+    with pytest.raises(AppError, match="question is empty"):
+        client.predict(handle_file(str(scene_png)), "   ", api_name="/vqa")
+    with pytest.raises(AppError, match="at most 300"):
+        client.predict(handle_file(str(scene_png)), "why " * 30_000, api_name="/vqa")
+    with pytest.raises(AppError, match="not in the list of choices"):  # no typed paths reach the loader
+        client.predict(handle_file(str(scene_png)), QUESTION, "auto", "/etc/passwd", api_name="/vqa")
+    answer, *_ = client.predict(handle_file(str(scene_png)), QUESTION, api_name="/vqa")
+    assert answer
+
+
+def test_api_lists_only_the_contract_endpoints(client):
+    api = client.view_api(return_format="dict", print_info=False)
+    assert set(api["named_endpoints"]) == {"/vqa"}

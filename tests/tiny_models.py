@@ -1,0 +1,165 @@
+"""Tiny random ViLT / BLIP VQA checkpoints for offline tests.
+
+Each builder writes a folder that loads back with the usual `from_pretrained` calls
+(model with `use_safetensors=True, attn_implementation="eager"`, processor as is) under
+HF_HUB_OFFLINE=1. Weights are random but seeded, so two builds are identical.
+
+Sizes follow bitsandbytes' 4-bit CPU rules for every encoder nn.Linear
+(in_features % 64 == 0, out_features % 32 == 0): hidden 64, intermediate 128.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import (
+    BertTokenizerFast,
+    BlipConfig,
+    BlipForQuestionAnswering,
+    BlipImageProcessorPil,
+    BlipProcessor,
+    ViltConfig,
+    ViltForQuestionAnswering,
+    ViltImageProcessorPil,
+    ViltProcessor,
+)
+
+SEED = 0
+IMAGE_SIZE = 64
+PATCH_SIZE = 16
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+BLIP_BOS = "[DEC]"  # BLIP's decoder start token, as in Salesforce/blip-vqa-base
+
+ANSWERS = ["square", "circle", "left", "right", "top", "bottom", "1", "2", "3", "4", "5", "6"]
+
+WORDS = """
+what is the shape of red green blue orange gray grey yellow purple black white brown pink
+object objects square squares circle circles triangle triangles shape shapes color colour
+left right top bottom middle center centre how many have same as on or at closest furthest
+nearest farthest from to ? . , ' a an and are there this that these those it its in of
+with without above below under over next near far behind front beside between than more
+less fewer most least any all each every no not yes does do which where who why when
+size big small large tiny huge bigger smaller larger same different other another one two
+three four five six seven eight nine ten zero 0 1 2 3 4 5 6 7 8 9 count number total
+image picture scene photo show shown see visible can be by for kind type side corner edge
+half part row column first second third last only both either neither up down upper lower
+""".split()
+
+
+def _vocab(extra: list[str] = ()) -> dict[str, int]:
+    """[PAD]=0 [UNK] [CLS] [SEP] [MASK], then `extra` specials, then plain words."""
+    tokens = SPECIAL_TOKENS + list(extra) + WORDS
+    unique = list(dict.fromkeys(tokens))
+    return {token: index for index, token in enumerate(unique)}
+
+
+def _tokenizer(vocab: dict[str, int], **special: str) -> BertTokenizerFast:
+    # A dict vocab, not vocab_file=: transformers 5 silently ignores vocab_file here.
+    return BertTokenizerFast(vocab=vocab, do_lower_case=True, **special)
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def _save(path: Path, model: torch.nn.Module, processor: object) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(path, safe_serialization=True)
+    processor.save_pretrained(path)
+    return path
+
+
+def _vilt_config(vocab_size: int) -> ViltConfig:
+    labels = dict(enumerate(ANSWERS))
+    return ViltConfig(
+        vocab_size=vocab_size,
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+        image_size=IMAGE_SIZE,
+        patch_size=PATCH_SIZE,
+        max_position_embeddings=40,
+        num_labels=len(labels),
+        id2label=labels,
+        label2id={label: index for index, label in labels.items()},
+        attn_implementation="eager",
+    )
+
+
+def _vilt_processor(vocab: dict[str, int]) -> ViltProcessor:
+    # The PIL class: the default ViltImageProcessor needs torchvision, which we lack.
+    images = ViltImageProcessorPil(
+        size={"shortest_edge": IMAGE_SIZE}, size_divisor=PATCH_SIZE
+    )
+    return ViltProcessor(image_processor=images, tokenizer=_tokenizer(vocab))
+
+
+def build_tiny_vilt_vqa(path: Path) -> Path:
+    """Write a random ViltForQuestionAnswering (12 answers) + ViltProcessor to `path`."""
+    vocab = _vocab()
+    torch.manual_seed(SEED)
+    model = ViltForQuestionAnswering(_vilt_config(_round_up(len(vocab), 32))).eval()
+    return _save(Path(path), model, _vilt_processor(vocab))
+
+
+def _blip_config(vocab: dict[str, int]) -> BlipConfig:
+    text = dict(
+        vocab_size=_round_up(len(vocab), 32),
+        hidden_size=64,
+        encoder_hidden_size=64,
+        intermediate_size=128,
+        projection_dim=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=64,
+        bos_token_id=vocab[BLIP_BOS],
+        eos_token_id=vocab["[SEP]"],
+        sep_token_id=vocab["[SEP]"],
+        pad_token_id=vocab["[PAD]"],
+    )
+    vision = dict(
+        hidden_size=64,
+        intermediate_size=128,
+        projection_dim=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        image_size=IMAGE_SIZE,
+        patch_size=PATCH_SIZE,
+        initializer_range=0.02,  # the default 1e-10 makes every attention map flat
+    )
+    return BlipConfig(
+        text_config=text, vision_config=vision, projection_dim=64, attn_implementation="eager"
+    )
+
+
+def _blip_processor(vocab: dict[str, int]) -> BlipProcessor:
+    # The PIL class: the default BlipImageProcessor needs torchvision, which we lack.
+    images = BlipImageProcessorPil(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+    tokenizer = _tokenizer(vocab, bos_token=BLIP_BOS)
+    return BlipProcessor(image_processor=images, tokenizer=tokenizer)
+
+
+def build_tiny_blip_vqa(path: Path) -> Path:
+    """Write a random BlipForQuestionAnswering + BlipProcessor to `path`."""
+    vocab = _vocab(extra=[BLIP_BOS])
+    torch.manual_seed(SEED)
+    model = BlipForQuestionAnswering(_blip_config(vocab)).eval()
+    return _save(Path(path), model, _blip_processor(vocab))
+
+
+def build_tiny_shapes_vqa(path: Path) -> Path:
+    """Write a random (untrained) built-in ShapesWorld VQA model + processor to `path`.
+
+    Same classes, processor and folder layout as the shipped model, at a smaller width,
+    so tests of the built-in profile do not depend on the trained weights.
+    """
+    from mmcore.models import ShapesVQAConfig, ShapesVQAForQuestionAnswering
+    from mmcore.train.vqa import TrainConfig, build
+
+    processor, _ = build(TrainConfig())
+    config = ShapesVQAConfig(vocab_size=len(processor.tokenizer), hidden_size=64, cnn_channels=32,
+                             num_attention_heads=4, text_layers=1, id2label=dict(enumerate(ANSWERS)))
+    torch.manual_seed(SEED)
+    return _save(Path(path), ShapesVQAForQuestionAnswering(config).eval(), processor)
