@@ -27,12 +27,15 @@ def theme() -> gr.themes.Theme:
 
 
 def build_app() -> gr.Blocks:
+    # Each tab is its own Blocks, built outside the app's context and rendered into it once
+    # (building inside the context would render it twice).
+    tabs = [(label, build()) for label, build in TABS]
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
         with gr.Tabs():
-            for label, build in TABS:
+            for label, tab in tabs:
                 with gr.Tab(label):
-                    build().render()
+                    tab.render()
     return app
 
 

@@ -4,6 +4,13 @@
     result = mmcore.vqa("scene.png", "What is the shape of the red object?")
     result.answer, result.top_k, result.attention  # attention: (H, W) floats in [0, 1]
 """
+import logging as _logging
+
+# Import-time chatter of optional kernels that cannot apply on this machine (torchao's
+# CUDA-only extensions; torch's pytree notes when torchao registers its enums).
+for _name in ("torchao", "torch.utils._pytree"):
+    _logging.getLogger(_name).setLevel(_logging.ERROR)
+
 from .api import list_models, vqa, vqa_batch, vqa_task
 from .errors import InputError, MMCoreError, ModelLoadError, PrecisionError
 from .loading import resolve

@@ -29,8 +29,11 @@ def _quiet() -> None:
     import logging
     import warnings
 
+    from transformers.utils import logging as hf_logging
+
     warnings.filterwarnings("ignore")
     logging.getLogger("torch").setLevel(logging.ERROR)
+    hf_logging.disable_progress_bar()
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -53,6 +56,8 @@ def parser() -> argparse.ArgumentParser:
     _common(v)
     m = sub.add_parser("models", help="list models, their profile and where they load from")
     m.add_argument("--json", action="store_true")
+    m.add_argument("--pin", action="store_true",
+                   help="print each pretrained model's current Hub commit, to pin in mmcore/registry.py")
     return p
 
 
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     _quiet()
     if args.command == "models":
-        return _models(args.json)
+        return _pin() if args.pin else _models(args.json)
     if bool(args.batch) == bool(args.image and args.question):
         p.error("vqa takes either IMAGE and QUESTION, or --batch IN.jsonl")
     return _vqa_batch(args) if args.batch else _vqa_one(args)
@@ -165,4 +170,21 @@ def _models(as_json: bool, out: TextIO = sys.stdout) -> int:
         mark = "available" if r["available"] else "unavailable"
         print(f"{r['task']:8} {r['name']:18} {r['profile']:10} {mark:11} {r['loads_from']}", file=out)
         print(f"{'':8} {r['summary']}", file=out)
+    return 0
+
+
+def _pin() -> int:
+    """Hub commits of the pretrained models (needs a reachable Hub)."""
+    from huggingface_hub import model_info
+
+    from .loading import hub_reachable
+    from .registry import REGISTRY
+
+    if not hub_reachable():
+        print("error: the Hugging Face Hub is unreachable (or HF_HUB_OFFLINE is set); run this where it is",
+              file=sys.stderr)
+        return 1
+    for e in REGISTRY.values():
+        if e.profile == "pretrained":
+            print(f"{e.name:18} {e.source:40} {model_info(e.source).sha}")
     return 0

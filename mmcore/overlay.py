@@ -21,13 +21,14 @@ def heatmap(values: np.ndarray, colormap: str = "turbo") -> np.ndarray:
 
 def overlay(image: Image.Image | np.ndarray, attention: np.ndarray, alpha: float = 0.6,
             colormap: str = "turbo") -> np.ndarray:
-    """Blend a heatmap over the image, more opaque where attention is high.
+    """A spotlight: the image dimmed where attention is low, a heatmap tint where it is high.
 
-    Low-attention regions keep the photo visible, so the map reads as "where it looked".
-    Returns (H, W, 3) uint8 at the image's size.
+    Dimming (not only tinting) keeps the attended object's own colours readable, so the
+    picture reads as "where it looked". Returns (H, W, 3) uint8 at the image's size.
     """
     base = np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image, dtype=np.float32)
     att = attention if attention.shape == base.shape[:2] else upsample(attention, (base.shape[1], base.shape[0]))
-    weight = (alpha * att**0.7)[..., None]  # gamma < 1 widens the visible halo
-    blended = base * (1 - weight) + heatmap(att, colormap).astype(np.float32) * weight
+    lit = base * (0.25 + 0.75 * att**0.5)[..., None]  # gamma < 1 widens the lit halo
+    weight = (alpha * att)[..., None] * 0.6
+    blended = lit * (1 - weight) + heatmap(att, colormap).astype(np.float32) * weight
     return blended.round().clip(0, 255).astype(np.uint8)
