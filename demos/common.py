@@ -16,8 +16,8 @@ SETTINGS_HELP = ("**auto** uses pretrained Hub weights where they can be had (Sp
                  "local cache) and the built-in ShapesWorld models otherwise.")
 
 
-def model_settings(task: str) -> tuple[gr.components.Component, ...]:
-    """Profile, model, precision and top-k inputs, in a collapsed accordion."""
+def model_settings(task: str, with_top_k: bool = True) -> tuple[gr.components.Component | None, ...]:
+    """Profile, model, precision and (optionally) top-k inputs, in a collapsed accordion."""
     names = [DEFAULT_MODEL] + [e.name for e in models_for(task)]
     with gr.Accordion("Model settings", open=False):
         gr.Markdown(SETTINGS_HELP)
@@ -27,7 +27,7 @@ def model_settings(task: str) -> tuple[gr.components.Component, ...]:
         with gr.Row():
             precision = gr.Dropdown(list(PRECISIONS), value="auto", label="Precision",
                                     info="int8: torchao; bnb8 / bnb4: bitsandbytes")
-            top_k = gr.Slider(1, 10, value=5, step=1, label="Answers to list")
+            top_k = gr.Slider(1, 10, value=5, step=1, label="Answers to list") if with_top_k else None
     return profile, model, precision, top_k
 
 

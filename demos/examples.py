@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from mmcore.shapesworld.caption import generate_caption_scene
 from mmcore.shapesworld.vqa import CANONICAL, generate_scene
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
@@ -24,15 +25,23 @@ VQA_EXAMPLES: tuple[tuple[int, str], ...] = (
 )
 
 
-def scene_file(seed: int, size: int = 300) -> Path:
-    """A Sort-of-CLEVR scene drawn at `size` px (anti-aliased), as a PNG path."""
-    path = EXAMPLES_DIR / f"vqa_scene_{seed}.png"
+CAPTION_SEEDS: tuple[int, ...] = (201, 202, 203, 204, 205, 206)
+
+
+def scene_file(seed: int, size: int = 300, kind: str = "vqa") -> Path:
+    """A ShapesWorld scene (kind "vqa" or "caption") drawn at `size` px, anti-aliased, as a PNG."""
+    path = EXAMPLES_DIR / f"{kind}_scene_{seed}.png"
     if not path.is_file():
         EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
-        scene = generate_scene(np.random.default_rng(seed))
+        generate = generate_scene if kind == "vqa" else generate_caption_scene
+        scene = generate(np.random.default_rng(seed))
         Image.fromarray(scene.image(size=size, antialias=True)).save(path)
     return path
 
 
 def vqa_examples() -> list[list[str]]:
     return [[str(scene_file(seed)), question] for seed, question in VQA_EXAMPLES]
+
+
+def caption_examples() -> list[list[str]]:
+    return [[str(scene_file(seed, kind="caption"))] for seed in CAPTION_SEEDS]

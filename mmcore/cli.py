@@ -1,7 +1,8 @@
 """python -m mmcore: the command line (contract: shared/specs/interfaces.md).
 
   python -m mmcore vqa IMAGE "QUESTION" [--json]
-  python -m mmcore vqa --batch IN.jsonl          # JSON Lines out, one per input line
+  python -m mmcore caption IMAGE [--prompt TEXT] [--decoding beam --beams 3] [--json]
+  python -m mmcore vqa|caption --batch IN.jsonl   # JSON Lines out, one per input line
   python -m mmcore models [--json]
 
 Exit status: 0 all answered, 1 some item or the model failed (each failed batch line
@@ -13,12 +14,69 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from .spec import DEVICES, PRECISIONS, PROFILES
 
 BATCH_CHUNK = 16  # items per forward pass in --batch mode
+
+
+@dataclass(frozen=True)
+class TaskCLI:
+    """What differs between tasks on the command line; everything else is shared."""
+
+    name: str
+    help: str
+    inputs: tuple[str, ...]  # the task's inputs in order: positionals and JSONL fields
+    required: tuple[str, ...]  # inputs that must be given
+    add_options: Callable[[argparse.ArgumentParser], None]  # task-specific flags
+    options: Callable[[argparse.Namespace], dict]  # flags -> run options
+    human: Callable[[Any], str]  # one result -> readable text
+    primary: tuple[str, ...]  # output fields listed first in JSON rows
+
+
+def _vqa_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--top-k", type=int, default=5, help="how many answers to list (1..20)")
+
+
+def _caption_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--prompt", help="text the caption should continue (BLIP only)")
+    p.add_argument("--decoding", choices=("greedy", "beam", "nucleus"), default="greedy")
+    p.add_argument("--beams", type=int, default=3, help="beam width for --decoding beam")
+    p.add_argument("--top-p", type=float, default=0.9, help="nucleus mass for --decoding nucleus")
+    p.add_argument("--temperature", type=float, default=1.0, help="for --decoding nucleus")
+    p.add_argument("--max-new-tokens", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0, help="sampling seed for --decoding nucleus")
+
+
+def _caption_options(a: argparse.Namespace) -> dict:
+    from .adapters import Decoding
+
+    return {"decoding": Decoding(a.decoding, a.beams, a.top_p, a.temperature, a.max_new_tokens, a.seed)}
+
+
+def _vqa_human(r) -> str:
+    alts = " | ".join(f"{a} {s:.3f}" for a, s in r.top_k)
+    return f"answer: {r.answer}  ({r.score:.3f})\ntop-{len(r.top_k)}: {alts}\n" + _model_line(r)
+
+
+def _caption_human(r) -> str:
+    return f"caption: {r.caption}\nscore: {r.score:.3f} (mean log-probability per token)\n" + _model_line(r)
+
+
+def _model_line(r) -> str:
+    return f"model: {r.model} [{r.profile}, {r.precision} on {r.device}]"
+
+
+TASKS: dict[str, TaskCLI] = {
+    "vqa": TaskCLI("vqa", "visual question answering", ("image", "question"), ("image", "question"),
+                   _vqa_flags, lambda a: {"top_k": a.top_k}, _vqa_human, ("answer", "score")),
+    "caption": TaskCLI("caption", "image captioning with per-word attention", ("image", "prompt"), ("image",),
+                       _caption_flags, _caption_options, _caption_human, ("caption",)),
+}
 
 
 def _quiet() -> None:
@@ -42,18 +100,21 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="a registry name (see `models`) or a local model folder")
     p.add_argument("--precision", choices=PRECISIONS, default="auto")
     p.add_argument("--device", choices=DEVICES, default="auto")
-    p.add_argument("--top-k", type=int, default=5, help="how many answers to list (1..20)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m mmcore", description="Multimodal model studio engine.")
     sub = p.add_subparsers(dest="command", required=True)
-    v = sub.add_parser("vqa", help="visual question answering")
-    v.add_argument("image", nargs="?", help="image file")
-    v.add_argument("question", nargs="?", help="question about the image")
-    v.add_argument("--json", action="store_true", help="print one JSON object")
-    v.add_argument("--batch", metavar="IN.jsonl", help='JSON Lines: {"id", "image", "question"} per line')
-    _common(v)
+    for t in TASKS.values():
+        s = sub.add_parser(t.name, help=t.help)
+        s.add_argument("image", nargs="?", help="image file")
+        if "question" in t.inputs:
+            s.add_argument("question", nargs="?", help="question about the image")
+        s.add_argument("--batch", metavar="IN.jsonl",
+                       help="JSON Lines: {" + ", ".join(f'"{k}"' for k in ("id", *t.inputs)) + "} per line")
+        _common(s)
+        t.add_options(s)
     m = sub.add_parser("models", help="list models, their profile and where they load from")
     m.add_argument("--json", action="store_true")
     m.add_argument("--pin", action="store_true",
@@ -67,96 +128,90 @@ def main(argv: list[str] | None = None) -> int:
     _quiet()
     if args.command == "models":
         return _pin() if args.pin else _models(args.json)
-    if bool(args.batch) == bool(args.image and args.question):
-        p.error("vqa takes either IMAGE and QUESTION, or --batch IN.jsonl")
-    return _vqa_batch(args) if args.batch else _vqa_one(args)
+    t = TASKS[args.command]
+    given = all(getattr(args, k, None) for k in t.required)
+    if bool(args.batch) == given:
+        p.error(f"{t.name} takes either {' and '.join(k.upper() for k in t.required)}, or --batch IN.jsonl")
+    return _batch(t, args) if args.batch else _one(t, args)
 
 
-def _choices(args: argparse.Namespace) -> dict[str, Any]:
-    return {"profile": args.profile, "model": args.model, "precision": args.precision, "device": args.device}
+def _task(t: TaskCLI, args: argparse.Namespace):
+    from . import api
+
+    return api.task(t.name, profile=args.profile, model=args.model, precision=args.precision, device=args.device)
 
 
-def _vqa_one(args: argparse.Namespace) -> int:
-    from . import MMCoreError, vqa
+def _one(t: TaskCLI, args: argparse.Namespace) -> int:
+    from . import MMCoreError
 
     try:
-        result = vqa(args.image, args.question, top_k=args.top_k, **_choices(args))
+        result = _task(t, args).run(tuple(getattr(args, k, None) for k in t.inputs), **t.options(args))
     except MMCoreError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(result.to_dict()))
-    else:
-        print(_human(result))
+    print(json.dumps(_row(t, None, result, with_id=False)) if args.json else t.human(result))
     return 0
 
 
-def _human(result) -> str:
-    alts = " | ".join(f"{a} {s:.3f}" for a, s in result.top_k)
-    return (f"answer: {result.answer}  ({result.score:.3f})\n"
-            f"top-{len(result.top_k)}: {alts}\n"
-            f"model: {result.model} [{result.profile}, {result.precision} on {result.device}]")
-
-
-def _vqa_batch(args: argparse.Namespace) -> int:
-    from . import MMCoreError, vqa_task
+def _batch(t: TaskCLI, args: argparse.Namespace) -> int:
+    from . import MMCoreError
 
     try:
-        task = vqa_task(**_choices(args))
+        task = _task(t, args)
+        options = t.options(args)
         lines = Path(args.batch).read_text().splitlines()
     except (MMCoreError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"{task.spec.describe()}: {len(lines)} lines", file=sys.stderr)
     failed = 0
-    for row in _answer_lines(task, lines, Path(args.batch).parent, args.top_k):
+    for row in _answer_lines(t, task, lines, Path(args.batch).parent, options):
         failed += "error" in row
         print(json.dumps(row), flush=True)
     print(f"done: {len(lines) - failed} answered, {failed} failed", file=sys.stderr)
     return 1 if failed else 0
 
 
-def _parse_line(n: int, line: str, base: Path) -> tuple[Any, tuple[str, str] | str]:
-    """-> (id, (image path, question)) or (id, error message)."""
+def _parse_line(t: TaskCLI, n: int, line: str, base: Path) -> tuple[Any, tuple | str]:
+    """-> (id, the task's raw input tuple) or (id, error message)."""
+    shape = "{" + ", ".join(f'"{k}"' for k in ("id", *t.inputs)) + "}"
     try:
         obj = json.loads(line)
     except ValueError as e:
-        return None, f"line {n} is not valid JSON ({e}); expected {{\"id\", \"image\", \"question\"}}"
+        return None, f"line {n} is not valid JSON ({e}); expected {shape}"
     if not isinstance(obj, dict):
-        return None, f"line {n} is not a JSON object; expected {{\"id\", \"image\", \"question\"}}"
-    missing = [k for k in ("image", "question") if not isinstance(obj.get(k), str)]
-    if missing:
-        return obj.get("id"), f"line {n}: missing or non-text field(s) {', '.join(missing)}"
+        return None, f"line {n} is not a JSON object; expected {shape}"
+    bad = [k for k in t.inputs if (k in t.required or k in obj) and not isinstance(obj.get(k), str)]
+    if bad:
+        return obj.get("id"), f"line {n}: missing or non-text field(s) {', '.join(bad)}"
     image = Path(obj["image"])
     if not image.is_absolute() and not image.exists():
         image = base / image  # relative paths: from the working directory, else the batch file's
-    return obj.get("id"), (str(image), obj["question"])
+    return obj.get("id"), tuple(str(image) if k == "image" else obj.get(k) for k in t.inputs)
 
 
-def _answer_lines(task, lines: list[str], base: Path, top_k: int) -> Iterator[dict]:
+def _answer_lines(t: TaskCLI, task, lines: list[str], base: Path, options: dict) -> Iterator[dict]:
     from .errors import MMCoreError
 
-    parsed = [_parse_line(n, line, base) for n, line in enumerate(lines, 1)]
+    parsed = [_parse_line(t, n, line, base) for n, line in enumerate(lines, 1)]
     for start in range(0, len(parsed), BATCH_CHUNK):
         chunk = parsed[start:start + BATCH_CHUNK]
         todo = [item for _, item in chunk if not isinstance(item, str)]
         try:
-            results = iter(task.run_batch(todo, top_k=top_k))
+            results = iter(task.run_batch(todo, **options) if todo else [])
         except MMCoreError as e:
             results = iter([e] * len(todo))
         for ident, item in chunk:
-            res = item if isinstance(item, str) else next(results)
-            yield _row(ident, res)
+            yield _row(t, ident, item if isinstance(item, str) else next(results))
         print(f"{min(start + BATCH_CHUNK, len(parsed))}/{len(parsed)}", file=sys.stderr)
 
 
-def _row(ident: Any, res: Any) -> dict:
-    if isinstance(res, str):
-        return {"id": ident, "error": res}
-    if isinstance(res, Exception):
-        return {"id": ident, "error": str(res)}
+def _row(t: TaskCLI, ident: Any, res: Any, with_id: bool = True) -> dict:
+    head = {"id": ident} if with_id else {}
+    if isinstance(res, (str, Exception)):
+        return {**head, "error": str(res)}
     d = res.to_dict()
-    return {"id": ident, "answer": d.pop("answer"), "score": d.pop("score"), **d}
+    return {**head, **{k: d.pop(k) for k in t.primary}, **d}
 
 
 def _models(as_json: bool, out: TextIO = sys.stdout) -> int:
@@ -168,7 +223,7 @@ def _models(as_json: bool, out: TextIO = sys.stdout) -> int:
         return 0
     for r in rows:
         mark = "available" if r["available"] else "unavailable"
-        print(f"{r['task']:8} {r['name']:18} {r['profile']:10} {mark:11} {r['loads_from']}", file=out)
+        print(f"{r['task']:8} {r['name']:20} {r['profile']:10} {mark:11} {r['loads_from']}", file=out)
         print(f"{'':8} {r['summary']}", file=out)
     return 0
 
@@ -186,5 +241,5 @@ def _pin() -> int:
         return 1
     for e in REGISTRY.values():
         if e.profile == "pretrained":
-            print(f"{e.name:18} {e.source:40} {model_info(e.source).sha}")
+            print(f"{e.name:20} {e.source:42} {model_info(e.source).sha}")
     return 0

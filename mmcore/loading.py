@@ -186,7 +186,8 @@ def _load(spec: ModelSpec) -> LoadedModel:
             spec.source, use_safetensors=True, trust_remote_code=False, attn_implementation="eager",
             dtype=plan.dtype, quantization_config=plan.quantization_config,
             device_map={"": spec.device} if plan.quantization_config else None, **kwargs)
-        processor = AutoProcessor.from_pretrained(spec.source, trust_remote_code=False, **kwargs)
+        load_processor = arch.load_processor or AutoProcessor.from_pretrained
+        processor = load_processor(spec.source, trust_remote_code=False, **kwargs)
     except PrecisionError:
         raise
     except Exception as e:

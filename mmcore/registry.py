@@ -51,9 +51,17 @@ register(ModelEntry("blip-vqa", "vqa", "pretrained", "Salesforce/blip-vqa-base",
 register(ModelEntry("shapesworld-vqa", "vqa", "builtin", "vqa", "shapesworld-vqa", None,
                     "Built-in: two-hop cross-attention reader trained on ShapesWorld (Sort-of-CLEVR)"))
 
+register(ModelEntry("blip-caption", "caption", "pretrained", "Salesforce/blip-image-captioning-base", "blip-caption",
+                    "main", "BLIP base captioner: ViT encoder, text decoder cross-attending to it; takes a prompt"))
+register(ModelEntry("vit-gpt2-caption", "caption", "pretrained", "nlpconnect/vit-gpt2-image-captioning",
+                    "vision-encoder-decoder", "main", "ViT encoder + GPT-2 decoder (VisionEncoderDecoderModel)"))
+register(ModelEntry("shapesworld-caption", "caption", "builtin", "caption", "vision-encoder-decoder", None,
+                    "Built-in: small ViT + BERT decoder trained on ShapesWorld caption scenes"))
+
 # Preference order per task and profile; the first available one is the default.
 DEFAULTS: dict[str, dict[str, tuple[str, ...]]] = {
     "vqa": {"pretrained": ("vilt-vqa", "blip-vqa"), "builtin": ("shapesworld-vqa",)},
+    "caption": {"pretrained": ("blip-caption", "vit-gpt2-caption"), "builtin": ("shapesworld-caption",)},
 }
 
 

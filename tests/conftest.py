@@ -15,7 +15,14 @@ import pytest
 import torch
 
 from mmcore import loading, registry
-from tests.tiny_models import build_tiny_blip_vqa, build_tiny_shapes_vqa, build_tiny_vilt_vqa
+from tests.tiny_models import (
+    build_tiny_blip_captioner,
+    build_tiny_blip_vqa,
+    build_tiny_shapes_captioner,
+    build_tiny_shapes_vqa,
+    build_tiny_vilt_vqa,
+    build_tiny_vit_gpt2_captioner,
+)
 
 torch.set_num_threads(1)  # tiny models: a second intra-op thread only adds wake-up cost here
 
@@ -35,7 +42,18 @@ def tiny_builtin_dir(tmp_path_factory) -> Path:
     """A stand-in for mmcore/builtin holding a tiny random built-in VQA model."""
     root = tmp_path_factory.mktemp("builtin")
     build_tiny_shapes_vqa(root / "vqa")
+    build_tiny_shapes_captioner(root / "caption")
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_vit_gpt2(tmp_path_factory) -> Path:
+    return build_tiny_vit_gpt2_captioner(tmp_path_factory.mktemp("vitgpt2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_blip_captioner(tmp_path_factory) -> Path:
+    return build_tiny_blip_captioner(tmp_path_factory.mktemp("blipcap"))
 
 
 @pytest.fixture

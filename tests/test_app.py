@@ -54,6 +54,17 @@ def test_bad_input_gets_clear_message_and_server_keeps_serving(client, scene_png
     assert answer
 
 
+def test_caption_endpoint_answers(client, scene_png):
+    caption, words, heat, grid, info = client.predict(handle_file(str(scene_png)), api_name="/caption")[:5]
+    assert isinstance(caption, str) and "shapesworld-caption" in info
+    assert len(grid) == len([w for w in words if w["token"].strip()]) >= 1
+
+
+def test_caption_bad_decoding_message(client, scene_png):
+    with pytest.raises(AppError, match="accepted: greedy, beam, nucleus|not in the list of choices"):
+        client.predict(handle_file(str(scene_png)), "", "sideways", api_name="/caption")
+
+
 def test_api_lists_only_the_contract_endpoints(client):
     api = client.view_api(return_format="dict", print_info=False)
-    assert set(api["named_endpoints"]) == {"/vqa"}
+    assert set(api["named_endpoints"]) == {"/vqa", "/caption"}

@@ -163,3 +163,83 @@ def build_tiny_shapes_vqa(path: Path) -> Path:
                              num_attention_heads=4, text_layers=1, id2label=dict(enumerate(ANSWERS)))
     torch.manual_seed(SEED)
     return _save(Path(path), ShapesVQAForQuestionAnswering(config).eval(), processor)
+
+
+# ----------------------------------------------------------------------------- captioning
+# Captioners for mmcore.adapters.caption_ved / caption_blip, same conventions as above.
+
+from transformers import (  # noqa: E402  (appended section)
+    BlipForConditionalGeneration,
+    GPT2Config,
+    TrOCRProcessor,
+    ViTConfig,
+    ViTImageProcessorPil,
+    VisionEncoderDecoderConfig,
+    VisionEncoderDecoderModel,
+)
+
+
+def _vit_gpt2_config(vocab: dict[str, int]) -> VisionEncoderDecoderConfig:
+    """ViT encoder + GPT-2 decoder with cross-attention, over a BERT word-piece vocab.
+
+    GPT-2 never looks at token strings, so a BertTokenizerFast stands in for its BPE one
+    (no offline GPT-2 vocab here). [CLS] starts every caption, [SEP] ends it, [PAD] pads;
+    the same ids are set on the decoder and on the composite config (which generate reads).
+    """
+    ids = dict(bos_token_id=vocab["[CLS]"], eos_token_id=vocab["[SEP]"], pad_token_id=vocab["[PAD]"])
+    encoder = ViTConfig(
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=128,
+        image_size=IMAGE_SIZE,
+        patch_size=PATCH_SIZE,
+    )
+    decoder = GPT2Config(
+        vocab_size=_round_up(len(vocab), 32),
+        n_embd=64,
+        n_layer=2,
+        n_head=4,
+        n_inner=128,
+        n_positions=64,
+        add_cross_attention=True,
+        # Untied: with random tied weights the output mirrors the input embedding, so
+        # greedy decoding repeats [CLS] forever and the caption has no ordinary token.
+        tie_word_embeddings=False,
+        **ids,
+    )
+    return VisionEncoderDecoderConfig.from_encoder_decoder_configs(
+        encoder, decoder, decoder_start_token_id=vocab["[CLS]"], attn_implementation="eager", **ids
+    )
+
+
+def build_tiny_vit_gpt2_captioner(path: Path) -> Path:
+    """Write a random VisionEncoderDecoderModel (ViT + GPT-2) + TrOCRProcessor to `path`.
+
+    TrOCRProcessor is transformers' stock (image processor, tokenizer) pair for
+    VisionEncoderDecoder models; `AutoProcessor.from_pretrained(path)` loads it back.
+    """
+    vocab = _vocab()
+    torch.manual_seed(SEED)
+    model = VisionEncoderDecoderModel(_vit_gpt2_config(vocab)).eval()
+    # The PIL class: the default ViTImageProcessor needs torchvision, which we lack.
+    images = ViTImageProcessorPil(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+    processor = TrOCRProcessor(image_processor=images, tokenizer=_tokenizer(vocab))
+    return _save(Path(path), model, processor)
+
+
+def build_tiny_blip_captioner(path: Path) -> Path:
+    """Write a random BlipForConditionalGeneration + BlipProcessor to `path`."""
+    vocab = _vocab(extra=[BLIP_BOS])
+    torch.manual_seed(SEED)
+    model = BlipForConditionalGeneration(_blip_config(vocab)).eval()
+    return _save(Path(path), model, _blip_processor(vocab))
+
+
+def build_tiny_shapes_captioner(path: Path) -> Path:
+    """Write a random (untrained) built-in ShapesWorld captioner: same classes, processor
+    and layout as the shipped one, smaller."""
+    from mmcore.train.caption import CaptionTrainConfig, build
+
+    processor, model = build(CaptionTrainConfig(hidden=64, encoder_layers=1, decoder_layers=1))
+    return _save(Path(path), model.eval(), processor)

@@ -7,11 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from transformers import BlipForQuestionAnswering, ViltForQuestionAnswering
+from transformers import (
+    BlipForConditionalGeneration,
+    BlipForQuestionAnswering,
+    ViltForQuestionAnswering,
+    VisionEncoderDecoderModel,
+)
 
 from ..models import ShapesVQAConfig, ShapesVQAForQuestionAnswering
-from .base import LoadedModel, VQAAdapter, VQAOutput
+from .base import CaptionAdapter, CaptionOutput, Decoding, LoadedModel, VQAAdapter, VQAOutput
 from .blip import BlipVQAAdapter
+from .caption_blip import BlipCaptionAdapter
+from .caption_ved import VisionEncoderDecoderCaptionAdapter
 from .shapesworld import ShapesWorldVQAAdapter
 from .vilt import ViltVQAAdapter
 
@@ -23,6 +30,17 @@ class Arch:
     model_type: str  # config.json "model_type", to recognise a local folder
     model_class: Any  # transformers PreTrainedModel class to load with
     adapter: Any  # adapter class (preprocess / forward)
+    load_processor: Any = None  # (source, **hub kwargs) -> processor; None: AutoProcessor
+
+
+def _image_and_tokenizer(source: str, **kwargs: Any) -> Any:
+    """VisionEncoderDecoder folders (nlpconnect's included) ship an image processor and a
+    tokenizer but no processor class of their own: pair them in TrOCRProcessor, the stock
+    image-processor + tokenizer pair."""
+    from transformers import AutoImageProcessor, AutoTokenizer, TrOCRProcessor
+
+    return TrOCRProcessor(image_processor=AutoImageProcessor.from_pretrained(source, **kwargs),
+                          tokenizer=AutoTokenizer.from_pretrained(source, **kwargs))
 
 
 ARCHS: dict[str, Arch] = {}
@@ -35,6 +53,9 @@ def register_arch(arch: Arch) -> Arch:
 
 register_arch(Arch("vilt", "vqa", "vilt", ViltForQuestionAnswering, ViltVQAAdapter))
 register_arch(Arch("blip", "vqa", "blip", BlipForQuestionAnswering, BlipVQAAdapter))
+register_arch(Arch("blip-caption", "caption", "blip", BlipForConditionalGeneration, BlipCaptionAdapter))
+register_arch(Arch("vision-encoder-decoder", "caption", "vision-encoder-decoder", VisionEncoderDecoderModel,
+                   VisionEncoderDecoderCaptionAdapter, _image_and_tokenizer))
 register_arch(Arch("shapesworld-vqa", "vqa", ShapesVQAConfig.model_type, ShapesVQAForQuestionAnswering,
                    ShapesWorldVQAAdapter))
 
@@ -43,4 +64,5 @@ def arch_for_model_type(model_type: str, task: str) -> Arch | None:
     return next((a for a in ARCHS.values() if a.model_type == model_type and a.task == task), None)
 
 
-__all__ = ["ARCHS", "Arch", "LoadedModel", "VQAAdapter", "VQAOutput", "arch_for_model_type", "register_arch"]
+__all__ = ["ARCHS", "Arch", "CaptionAdapter", "CaptionOutput", "Decoding", "LoadedModel", "VQAAdapter", "VQAOutput",
+           "arch_for_model_type", "register_arch"]

@@ -49,3 +49,39 @@ class VQAAdapter(Protocol):
     ) -> list[VQAOutput]:
         """Run the model once (caller holds torch.inference_mode); one output per item."""
         ...
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How to generate text (captioning): greedy, beam search or nucleus sampling."""
+
+    method: str = "greedy"  # "greedy" | "beam" | "nucleus"
+    num_beams: int = 3  # beam width, for "beam"
+    top_p: float = 0.9  # nucleus mass, for "nucleus"
+    temperature: float = 1.0  # softmax temperature, for "nucleus"
+    max_new_tokens: int = 20  # generation length cap
+    seed: int = 0  # sampling seed, so "nucleus" is repeatable
+
+
+@dataclass(frozen=True)
+class CaptionOutput:
+    """One image's caption, with one attention map per generated word piece."""
+
+    text: str  # the decoded caption (special tokens removed, stripped)
+    tokens: tuple[str, ...]  # the generated tokens as display strings, in order (specials dropped)
+    token_maps: tuple[np.ndarray, ...]  # one (h, w) float32 map in [0, 1] per entry of `tokens`
+    score: float  # mean log-probability per generated token (<= 0)
+
+
+class CaptionAdapter(Protocol):
+    def preprocess(
+        self, loaded: LoadedModel, images: list[Image.Image], prompts: list[str | None]
+    ) -> dict[str, torch.Tensor]:
+        """RGB PIL images (and optional text prompts, where the model takes one) -> inputs."""
+        ...
+
+    def forward(
+        self, loaded: LoadedModel, inputs: dict[str, torch.Tensor], decoding: Decoding
+    ) -> list[CaptionOutput]:
+        """One `generate` call that also returns the decoder's cross-attentions."""
+        ...

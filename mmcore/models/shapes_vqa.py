@@ -47,6 +47,7 @@ class ShapesVQAConfig(PreTrainedConfig):
         text_layers: int = 2,  # transformer layers of the question encoder
         max_question_tokens: int = 40,  # longer questions are cut by the tokenizer
         max_count: int = 6,  # the count features cover 1..max_count
+        centre_offsets: bool = False,  # tokens carry their object's centre, not their cell's
         **kwargs,
     ) -> None:
         self.vocab_size = vocab_size
@@ -58,6 +59,7 @@ class ShapesVQAConfig(PreTrainedConfig):
         self.text_layers = text_layers
         self.max_question_tokens = max_question_tokens
         self.max_count = max_count
+        self.centre_offsets = centre_offsets
         super().__init__(**kwargs)
 
     @property
@@ -75,17 +77,23 @@ class ShapesVQAOutput(ModelOutput):
     hop_logits: tuple[torch.Tensor, ...] | None = None  # per hop: (B, heads, N) pre-softmax
     same_shape_logits: torch.Tensor | None = None  # (B, N)
     density: torch.Tensor | None = None  # (B, N)
+    offsets: torch.Tensor | None = None  # (B, N, 2) predicted cell -> object-centre offset, in cells
 
 
 def _positions(grid: int) -> torch.Tensor:
-    """(N, 5) cell-centre features x, y, x^2 + y^2, x^2, y^2 with x, y in [-1, 1].
+    """(N, 2) cell centres (x, y) in [-1, 1]."""
+    c = (torch.arange(grid, dtype=torch.float32) + 0.5) / grid * 2 - 1
+    y, x = torch.meshgrid(c, c, indexing="ij")
+    return torch.stack([x.reshape(-1), y.reshape(-1)], dim=-1)
+
+
+def _position_features(xy: torch.Tensor) -> torch.Tensor:
+    """(..., 2) -> (..., 5): x, y, x^2 + y^2, x^2, y^2.
 
     Squared terms let one dot product q.k express -|p - x|^2 up to a constant, so a
     single attention hop can rank tokens by distance to a point p.
     """
-    c = (torch.arange(grid, dtype=torch.float32) + 0.5) / grid * 2 - 1
-    y, x = torch.meshgrid(c, c, indexing="ij")
-    x, y = x.reshape(-1), y.reshape(-1)
+    x, y = xy.unbind(-1)
     return torch.stack([x, y, x * x + y * y, x * x, y * y], dim=-1)
 
 
@@ -193,6 +201,7 @@ class ShapesVQAForQuestionAnswering(ShapesVQAPreTrainedModel):
         self.same_shape_query = nn.Linear(d, d // 2, bias=False)
         self.same_shape_out = nn.Linear(d // 2, 1)
         self.density = nn.Linear(c, 1)
+        self.offset = nn.Linear(c, 2) if config.centre_offsets else None
         self.head = nn.Sequential(
             nn.Linear(2 * d + config.max_count, 2 * d), nn.GELU(), nn.Linear(2 * d, config.num_labels)
         )
@@ -232,7 +241,8 @@ class ShapesVQAForQuestionAnswering(ShapesVQAPreTrainedModel):
             attention_mask = torch.ones_like(input_ids)
         feats = self.image_encoder(pixel_values)  # (B, N, C)
         b = feats.shape[0]
-        tokens = self.feature_proj(feats) + self.position_proj(self.cell_positions)[None]  # (B, N, d)
+        offsets = self.offset(feats) if self.offset is not None else None  # (B, N, 2), in cells
+        tokens = self.feature_proj(feats) + self.position_proj(self._token_positions(offsets))  # (B, N, d)
         q = self.question_encoder(input_ids, attention_mask).view(b, -1, tokens.shape[-1])  # (B, K, d)
         h1, w1, l1 = self.hop1(q, self.hop1.keys_values(tokens))
         h2, w2, l2 = self.hop2(h1, self.hop2.keys_values(tokens))
@@ -245,8 +255,16 @@ class ShapesVQAForQuestionAnswering(ShapesVQAPreTrainedModel):
         loss = F.cross_entropy(logits, labels) if labels is not None else None
         return ShapesVQAOutput(
             logits=logits, loss=loss, attentions=(w1, w2), count_map=count_map, count=count,
-            hop_logits=(l1, l2), same_shape_logits=same_logits, density=density,
+            hop_logits=(l1, l2), same_shape_logits=same_logits, density=density, offsets=offsets,
         )
+
+    def _token_positions(self, offsets: torch.Tensor | None) -> torch.Tensor:
+        """Position features of each token: its cell centre, or (centre_offsets) the centre
+        of the object covering it, so distances between tokens are distances between objects."""
+        xy = self.cell_positions[None]  # (1, N, 2)
+        if offsets is not None:
+            xy = xy + offsets * (2.0 / self.config.grid)
+        return _position_features(xy)
 
 
 AutoConfig.register(ShapesVQAConfig.model_type, ShapesVQAConfig)

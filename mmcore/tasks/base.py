@@ -36,7 +36,7 @@ class Task(Generic[Item, Result]):
     # subclasses implement these three
     def preprocess(self, raw: Any) -> Item: ...
     def _forward(self, items: list[Item], **options: Any) -> list[Any]: ...
-    def postprocess(self, item: Item, output: Any, latency_ms: float) -> Result: ...
+    def postprocess(self, item: Item, output: Any, latency_ms: float, **options: Any) -> Result: ...
 
     def run(self, raw: Any, **options: Any) -> Result:
         """One item; raises its InputError."""
@@ -58,4 +58,5 @@ class Task(Generic[Item, Result]):
         with torch.inference_mode():
             outputs = iter(self._forward(good, **options) if good else [])
         latency = (time.perf_counter() - start) * 1000 / max(1, len(good))
-        return [i if isinstance(i, MMCoreError) else self.postprocess(i, next(outputs), latency) for i in items]
+        return [i if isinstance(i, MMCoreError) else self.postprocess(i, next(outputs), latency, **options)
+                for i in items]

@@ -58,7 +58,7 @@ class VQATask(Task[VQAItem, VQAResult]):
         inputs = self.adapter.preprocess(self.loaded, [i.image for i in items], [i.question for i in items])
         return self.adapter.forward(self.loaded, inputs, top_k)
 
-    def postprocess(self, item: VQAItem, output: VQAOutput, latency_ms: float) -> VQAResult:
+    def postprocess(self, item: VQAItem, output: VQAOutput, latency_ms: float, **_: Any) -> VQAResult:
         size = item.image.size
         answer, score = output.answers[0]
         return VQAResult(

@@ -46,6 +46,8 @@ class TrainConfig:
     w_same: float = 0.5
     w_density: float = 1.0
     w_count: float = 0.2
+    w_offset: float = 0.5  # only with centre_offsets
+    centre_offsets: bool = False  # tokens take their object's centre as position (see the model)
     eval_every: int = 500  # steps between validation log lines (one "epoch")
     threads: int = 2  # torch CPU threads
     cache: str = ""  # folder to keep the generated training scenes in between runs
@@ -100,7 +102,13 @@ class Batcher:
 def losses(out, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The multi-task terms (see the module docstring); each a scalar."""
     att = lambda w: w.mean(1).clamp_min(1e-8).log()  # (Q, h, N) -> log of head mean
-    return {
+    extra = {}
+    if out.offsets is not None:  # per image, so the first question of each image stands for it
+        k = batch["offset"].shape[0] // out.offsets.shape[0]
+        mask, target = batch["offset_mask"][::k].float(), batch["offset"][::k].float()
+        err = ((out.offsets - target) ** 2).sum(-1)  # (B, N)
+        extra["offset"] = (err * mask).sum() / mask.sum().clamp_min(1)
+    return {**extra,
         "answer": F.cross_entropy(out.logits, batch["label"]),
         "hop1": -(batch["hop1"].float() * att(out.attentions[0])).sum(-1).mean(),
         "hop2": -(batch["hop2"].float() * att(out.attentions[1])).sum(-1).mean(),
@@ -121,7 +129,8 @@ def build(cfg: TrainConfig):
     """A fresh processor and model (the tokenizer's vocabulary is the training wording)."""
     texts = [t.format(c=c) for _, t in data.question_templates() for c in COLOR_NAMES]
     processor = build_processor(texts, image_size=75, max_length=40)
-    config = ShapesVQAConfig(vocab_size=len(processor.tokenizer), id2label=dict(enumerate(ANSWERS)))
+    config = ShapesVQAConfig(vocab_size=len(processor.tokenizer), id2label=dict(enumerate(ANSWERS)),
+                             centre_offsets=cfg.centre_offsets)
     torch.manual_seed(cfg.seed)
     return processor, ShapesVQAForQuestionAnswering(config)
 
@@ -136,7 +145,7 @@ def train(cfg: TrainConfig, log=print) -> tuple[object, object, list[dict]]:
     val = data.make_bank(cfg.val_scenes, cfg.seed + 1, model.config.grid, augment=False)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     weights = {"answer": 1.0, "hop1": cfg.w_hop1, "hop2": cfg.w_hop2, "same": cfg.w_same,
-               "density": cfg.w_density, "count": cfg.w_count}
+               "density": cfg.w_density, "count": cfg.w_count, "offset": cfg.w_offset}
     curve: list[dict] = []
     bar = tqdm(range(cfg.steps), desc="train vqa", mininterval=5)
     for step in bar:
@@ -174,18 +183,26 @@ def save(model, processor, out: Path, cfg: TrainConfig, curve: list[dict]) -> No
 # ----------------------------------------------------------------------------- evaluation
 
 @torch.inference_mode()
-def predict(model, processor, images: list[np.ndarray], questions: list[str], batch: int = 256) -> list[str]:
-    """Answers through the real processor (PIL image in, as a user's upload would be)."""
+def predict(model, processor, images: list[np.ndarray], questions: list[list[str]], scenes_per_batch: int = 8) -> list[list[str]]:
+    """Answers through the real processor (a PIL image in, as a user's upload would be).
+
+    Each image is encoded once for all its questions (the model reads K consecutive
+    questions per image); every image must have the same number of questions.
+    """
     from PIL import Image
 
-    answers: list[str] = []
     model.eval()
-    for i in range(0, len(images), batch):
-        pil = [Image.fromarray(im) for im in images[i:i + batch]]
-        enc = processor(images=pil, text=questions[i:i + batch], padding=True, return_tensors="pt")
-        enc = {k: v for k, v in enc.items() if k != "token_type_ids"}
-        logits = model(**{**enc, "pixel_values": enc["pixel_values"].to(model.dtype)}).logits
-        answers += [model.config.id2label[int(j)] for j in logits.argmax(-1)]
+    answers: list[list[str]] = []
+    for i in range(0, len(images), scenes_per_batch):
+        pil = [Image.fromarray(im) for im in images[i:i + scenes_per_batch]]
+        qs = [q for group in questions[i:i + scenes_per_batch] for q in group]
+        pixels = processor.image_processor(pil, return_tensors="pt")["pixel_values"].to(model.dtype)
+        enc = processor.tokenizer(qs, padding=True, truncation=True, max_length=model.config.max_question_tokens,
+                                  return_tensors="pt")
+        logits = model(pixels, enc["input_ids"], enc["attention_mask"]).logits
+        flat = [model.config.id2label[int(j)] for j in logits.argmax(-1)]
+        k = len(questions[i])
+        answers += [flat[n:n + k] for n in range(0, len(flat), k)]
     return answers
 
 
@@ -207,11 +224,6 @@ def evaluate_bank(model, processor, bank: data.SceneBank) -> dict[str, float]:
 def evaluate_items(model, processor, images, items_per_scene) -> dict[str, float]:
     from ..shapesworld.vqa import RELATIONAL
 
-    imgs, qs, meta = [], [], []
-    for img, items in zip(images, items_per_scene):
-        for it in items:
-            imgs.append(img)
-            qs.append(it.question)
-            meta.append((it.qtype, "relational" if it.qtype in RELATIONAL else "non-relational", it.answer))
-    preds = predict(model, processor, imgs, qs)
-    return _accuracy([(q, f, p == a) for (q, f, a), p in zip(meta, preds)])
+    preds = predict(model, processor, list(images), [[it.question for it in items] for items in items_per_scene])
+    return _accuracy([(it.qtype, "relational" if it.qtype in RELATIONAL else "non-relational", p == it.answer)
+                      for items, answers in zip(items_per_scene, preds) for it, p in zip(items, answers)])

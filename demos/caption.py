@@ -1,0 +1,112 @@
+"""Captioning tab: a caption whose every word can be clicked to see where the model looked."""
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import numpy as np
+
+import mmcore
+from mmcore.inputs import load_image
+from mmcore.overlay import overlay
+from mmcore.shapesworld.caption import generate_caption_scene
+
+from .common import DEFAULT_MODEL, friendly_errors, how_it_works, model_settings, registry_model
+from .examples import caption_examples
+
+HOW_IT_WORKS = r"""
+**Encoder-decoder captioning.** An image encoder (a ViT) turns the picture into patch vectors; a text
+decoder writes the caption one token at a time. At every step the decoder's *cross-attention* lets the
+token being written look at the patches: $\mathrm{softmax}(QK^\top/\sqrt{d})\,V$ with queries from the
+text and keys and values from the image.
+
+**Per-word maps.** They come from the same `generate` call that wrote the caption (no second pass): for
+each generated token, the cross-attention weights of its step are averaged over every decoder layer and
+head and laid out on the patch grid. With beam search, each step's weights are taken from the beam that
+the final caption came from. Click a word to see its map; open *All word maps* for the grid.
+
+**Decoding.** *Greedy* takes the most likely token each step; *beam search* keeps the best few partial
+captions; *nucleus* samples from the smallest set of tokens whose probability reaches top-p (temperature
+sharpens or flattens the distribution first).
+
+**Built-in model.** A small ViT + BERT decoder trained on ShapesWorld caption scenes, with a weighted
+multi-task loss: the captioning cross-entropy plus a grounding term that pulls each colour or shape
+word's cross-attention onto the object it names.
+"""
+
+
+def random_scene() -> np.ndarray:
+    return generate_caption_scene(np.random.default_rng()).image(size=300, antialias=True)
+
+
+@friendly_errors
+def caption(image: str | None, prompt: str = "", method: str = "greedy", beams: float = 3, top_p: float = 0.9,
+            temperature: float = 1.0, max_new_tokens: float = 20, profile: str = "auto",
+            model: str = DEFAULT_MODEL, precision: str = "auto") -> tuple[Any, ...]:
+    """The /caption endpoint (validates here, so API callers get the same checks)."""
+    if image is None:
+        raise gr.Error("No image: upload one (PNG, JPEG, GIF, BMP, TIFF or WebP) or pick an example.")
+    decoding = mmcore.Decoding(method, int(beams), float(top_p), float(temperature), int(max_new_tokens))
+    result = mmcore.caption(image, prompt or None, decoding=decoding, profile=profile,
+                            model=registry_model("caption", model), precision=precision)
+    picture = load_image(image)
+    word_maps = [overlay(picture, m) for m in result.token_maps]
+    words = [(t, None) for t in result.tokens]
+    gallery = list(zip(word_maps, result.tokens))
+    return (result.caption, words, overlay(picture, result.attention), gallery, _info(result), word_maps)
+
+
+def _info(result: mmcore.CaptionResult) -> str:
+    return (f"**Model:** `{result.model}` · profile **{result.profile}** · {result.precision} on {result.device}"
+            f" · {result.decoding.method} · {result.latency_ms:.0f} ms · mean log-prob {result.score:.2f}")
+
+
+def show_word(word_maps: list, evt: gr.SelectData) -> Any:
+    """Clicking a word of the caption shows that word's map."""
+    index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+    if not word_maps or index is None or not 0 <= index < len(word_maps):
+        return gr.update()
+    return gr.update(value=word_maps[index], label=f"Where the model looked for “{evt.value[0] if isinstance(evt.value, (list, tuple)) else evt.value}”")
+
+
+def _decoding_inputs() -> tuple[gr.components.Component, ...]:
+    with gr.Accordion("Decoding", open=False):
+        method = gr.Radio(["greedy", "beam", "nucleus"], value="greedy", label="Method")
+        with gr.Row():
+            beams = gr.Slider(1, 8, value=3, step=1, label="Beam width (beam)")
+            max_new = gr.Slider(1, 64, value=20, step=1, label="Max new tokens")
+        with gr.Row():
+            top_p = gr.Slider(0.05, 1.0, value=0.9, step=0.05, label="Top-p (nucleus)")
+            temperature = gr.Slider(0.05, 2.0, value=1.0, step=0.05, label="Temperature (nucleus)")
+    return method, beams, top_p, temperature, max_new
+
+
+def build() -> gr.Blocks:
+    with gr.Blocks() as demo:
+        gr.Markdown("Caption an image, then click any word of the caption to see where the model looked while writing it.")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=1):
+                image = gr.Image(type="filepath", label="Image", sources=["upload", "clipboard"], height=320)
+                prompt = gr.Textbox("", label="Prompt (optional, BLIP only)", placeholder="a picture of", max_lines=1)
+                with gr.Row():
+                    run = gr.Button("Caption", variant="primary")
+                    shuffle = gr.Button("New random scene")
+                decoding = _decoding_inputs()
+                profile, model, precision, _ = model_settings("caption", with_top_k=False)
+                gr.Examples(caption_examples(), inputs=[image], label="ShapesWorld examples")
+            with gr.Column(scale=1):
+                text = gr.Textbox(label="Caption", interactive=False)
+                words = gr.HighlightedText(label="Click a word", combine_adjacent=False, show_legend=False,
+                                           interactive=False)
+                heat = gr.Image(label="Where the model looked (all words)", interactive=False, height=320)
+                with gr.Accordion("All word maps", open=False):
+                    grid = gr.Gallery(columns=4, height=260, label="One map per word")
+                info = gr.Markdown(label="Active model")
+        how_it_works(HOW_IT_WORKS)
+        word_maps = gr.State([])
+        inputs = [image, prompt, *decoding, profile, model, precision]
+        run.click(caption, inputs, [text, words, heat, grid, info, word_maps], api_name="caption",
+                  concurrency_limit=2)
+        words.select(show_word, [word_maps], [heat], api_visibility="private")
+        shuffle.click(random_scene, None, [image], api_visibility="private")
+    return demo
