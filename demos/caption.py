@@ -11,7 +11,7 @@ from mmcore.inputs import load_image
 from mmcore.overlay import overlay
 from mmcore.shapesworld.caption import generate_caption_scene
 
-from .common import DEFAULT_MODEL, friendly_errors, how_it_works, model_settings, registry_model
+from .common import DEFAULT_MODEL, ImageUpload, friendly_errors, how_it_works, model_settings, registry_model
 from .examples import caption_examples
 
 HOW_IT_WORKS = r"""
@@ -86,7 +86,7 @@ def build() -> gr.Blocks:
         gr.Markdown("Caption an image, then click any word of the caption to see where the model looked while writing it.")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
-                image = gr.Image(type="filepath", label="Image", sources=["upload", "clipboard"], height=320)
+                image = ImageUpload(type="filepath", label="Image", sources=["upload", "clipboard"], height=320)
                 prompt = gr.Textbox("", label="Prompt (optional, BLIP only)", placeholder="a picture of", max_lines=1)
                 with gr.Row():
                     run = gr.Button("Caption", variant="primary")

@@ -16,6 +16,21 @@ SETTINGS_HELP = ("**auto** uses pretrained Hub weights where they can be had (Sp
                  "local cache) and the built-in ShapesWorld models otherwise.")
 
 
+class ImageUpload(gr.Image):
+    """A gr.Image whose upload reaches the event function as a file path, undecoded.
+
+    Plain gr.Image decodes the file itself before the function runs, so a bad upload (a text
+    file named .png, a truncated or empty file) fails inside Gradio and the caller only sees a
+    generic "upstream app raised an exception". Here mmcore reads the file and says what is
+    wrong and what is accepted. `is_template` makes the browser draw it as a plain gr.Image.
+    """
+
+    is_template = True
+
+    def preprocess(self, payload):  # noqa: ANN001 - gradio's ImageData | None
+        return None if payload is None else str(payload.path)
+
+
 def model_settings(task: str, with_top_k: bool = True) -> tuple[gr.components.Component | None, ...]:
     """Profile, model, precision and (optionally) top-k inputs, in a collapsed accordion."""
     names = [DEFAULT_MODEL] + [e.name for e in models_for(task)]

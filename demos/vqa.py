@@ -11,7 +11,7 @@ from mmcore.overlay import overlay
 from mmcore.shapesworld.render import COLOR_NAMES
 from mmcore.shapesworld.vqa import CANONICAL, QUESTION_TYPES, generate_scene
 
-from .common import DEFAULT_MODEL, friendly_errors, how_it_works, model_settings, registry_model
+from .common import DEFAULT_MODEL, ImageUpload, friendly_errors, how_it_works, model_settings, registry_model
 from .examples import vqa_examples
 
 HOW_IT_WORKS = r"""
@@ -68,7 +68,7 @@ def build() -> gr.Blocks:
         gr.Markdown("Ask a question about an image. The heatmap shows where the model looked to answer it.")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
-                image = gr.Image(type="filepath", label="Image", sources=["upload", "clipboard"], height=320)
+                image = ImageUpload(type="filepath", label="Image", sources=["upload", "clipboard"], height=320)
                 question = gr.Textbox(label="Question", placeholder="What is the shape of the red object?",
                                       max_lines=2)
                 with gr.Row():

@@ -54,6 +54,16 @@ def test_bad_input_gets_clear_message_and_server_keeps_serving(client, scene_png
     assert answer
 
 
+@pytest.mark.parametrize("content,needle", [(b"", "empty"), (b"not an image at all", "not an image"),
+                                             (b"\x89PNG\r\n\x1a\n\x00\x00", "not an image|truncated")])
+def test_unreadable_uploads_get_clear_messages(client, tmp_path, content, needle):
+    bad = tmp_path / "upload.png"
+    bad.write_bytes(content)
+    for args, api in (((handle_file(str(bad)), QUESTION), "/vqa"), ((handle_file(str(bad)),), "/caption")):
+        with pytest.raises(AppError, match=needle):
+            client.predict(*args, api_name=api)
+
+
 def test_caption_endpoint_answers(client, scene_png):
     caption, words, heat, grid, info = client.predict(handle_file(str(scene_png)), api_name="/caption")[:5]
     assert isinstance(caption, str) and "shapesworld-caption" in info

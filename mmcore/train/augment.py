@@ -4,6 +4,7 @@ Any scene type with an `objects` tuple works (VQA scenes, caption scenes).
 """
 from __future__ import annotations
 
+import math
 import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -99,3 +100,11 @@ def _make_bank(generate, n: int, seed: int, grid: int, augment: bool) -> SceneBa
     most = max(len(c) for c in covs)  # scenes with fewer objects get all-zero rows
     covs = [np.pad(c, ((0, most - len(c)), (0, 0))) for c in covs]
     return SceneBank(scenes, np.stack(images), np.stack(covs))
+
+
+def cosine_lr(step: int, peak: float, warmup: int, steps: int) -> float:
+    """Linear warm-up to `peak`, then cosine decay to 2% of it by the last step."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    t = (step - warmup) / max(1, steps - warmup)
+    return peak * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))

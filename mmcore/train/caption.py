@@ -13,7 +13,6 @@ are trained to land on the object being named. Captions are taught in one fixed 
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -128,13 +127,6 @@ def losses(model, pixel_values: torch.Tensor, batch: dict[str, torch.Tensor]) ->
     return {"caption": out.loss, "grounding": (nll * has).sum() / has.sum().clamp_min(1)}
 
 
-def _lr(step: int, cfg: CaptionTrainConfig) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
-
-
 def train(cfg: CaptionTrainConfig, log=print):
     torch.set_num_threads(cfg.threads)
     processor, model = build(cfg)
@@ -147,7 +139,7 @@ def train(cfg: CaptionTrainConfig, log=print):
     rng, curve = np.random.default_rng(cfg.seed + 7), []
     for step in tqdm(range(cfg.steps), desc="train caption", mininterval=5):
         for g in opt.param_groups:
-            g["lr"] = _lr(step, cfg)
+            g["lr"] = augment.cosine_lr(step, cfg.lr, cfg.warmup, cfg.steps)
         idx = rng.choice(len(bank.scenes), cfg.batch, replace=False)
         batch = _labels(processor, [bank.scenes[i] for i in idx], bank.coverage[idx])
         model.train()

@@ -11,7 +11,6 @@ Loss = CE(answer) + sum_k w_k * aux_k, the multi-task weights in TrainConfig:
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from tqdm import tqdm
 from ..models import ShapesVQAConfig, ShapesVQAForQuestionAnswering, build_processor
 from ..shapesworld.render import COLOR_NAMES
 from ..shapesworld.vqa import ANSWERS, HELDOUT_PARAPHRASES
+from . import augment
 from . import vqa_data as data
 
 
@@ -118,13 +118,6 @@ def losses(out, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     }
 
 
-def _lr(step: int, cfg: TrainConfig) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
-    return cfg.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
-
-
 def build(cfg: TrainConfig):
     """A fresh processor and model (the tokenizer's vocabulary is the training wording)."""
     texts = [t.format(c=c) for _, t in data.question_templates() for c in COLOR_NAMES]
@@ -150,7 +143,7 @@ def train(cfg: TrainConfig, log=print) -> tuple[object, object, list[dict]]:
     bar = tqdm(range(cfg.steps), desc="train vqa", mininterval=5)
     for step in bar:
         for g in opt.param_groups:
-            g["lr"] = _lr(step, cfg)
+            g["lr"] = augment.cosine_lr(step, cfg.lr, cfg.warmup, cfg.steps)
         model.train()
         batch = batcher.sample()
         out = model(batch["pixel_values"], batch["input_ids"], batch["attention_mask"])
