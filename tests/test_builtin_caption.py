@@ -14,7 +14,7 @@ import mmcore
 from mmcore.registry import BUILTIN_DIR
 from mmcore.shapesworld.caption import generate_caption_scene
 from mmcore.shapesworld.render import render
-from mmcore.train.caption import evaluate_folder, ordered, words_and_owners
+from mmcore.train.caption import BOTH, evaluate_folder, ordered, words_and_owners
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = BUILTIN_DIR / "caption"
@@ -41,6 +41,7 @@ def test_taught_order_and_word_owners():
         assert words[1:3] == [first.color, first.shape] and owners[1:3] == [0, 0]
         if len(scene.objects) == 2:
             assert " ".join(words[3:-3]) in ("to the left of", "above") and owners[-2:] == [1, 1]
+            assert set(owners[3:-3]) == {BOTH}
 
 
 @pytest.fixture(scope="module")

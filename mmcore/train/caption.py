@@ -6,8 +6,8 @@ pretrained ViT-GPT2 captioner share one adapter and one attention path.
 
 Loss = CE(next word) + w_attention * grounding, where grounding is the cross-entropy
 between the decoder's cross-attention (mean over layers and heads) at each colour or shape
-word and the patch mask of the object that word describes: the per-word maps the UI shows
-are trained to land on the object being named. Captions are taught in one fixed order
+word and the patch mask of the object that word describes (for relation words: both
+objects' masks): the per-word maps the UI shows are trained to land on what is named. Captions are taught in one fixed order
 (the leftmost, or for a vertical pair the upper, object first); the spec accepts both.
 """
 from __future__ import annotations
@@ -59,14 +59,28 @@ def ordered(scene: CaptionScene) -> CaptionScene:
     return scene if first_is_a else CaptionScene((b, a))
 
 
+BOTH = -2  # a relation word: it is about where both objects are
+
+
 def words_and_owners(scene: CaptionScene) -> tuple[list[str], list[int]]:
-    """Caption words and, per word, the object it names (-1: no single object)."""
+    """Caption words and, per word, the object it names (-1: none; BOTH: a relation word)."""
     text = describe(ordered(scene).objects).split()
     owners = [-1] * len(text)
     owners[1] = owners[2] = 0
     if len(text) > 3:
+        owners[3:-3] = [BOTH] * (len(text) - 6)
         owners[-2] = owners[-1] = 1
     return text, owners
+
+
+def _ground_row(obj_cov: np.ndarray, owner: int) -> np.ndarray:
+    """Grounding target of one word over the patches: its object's mask (normalised), both
+    objects' for a relation word (deciding left/right vs above/below needs both positions)."""
+    if owner == -1:
+        return np.zeros(obj_cov.shape[1], np.float32)
+    rows = obj_cov[[0, 1]] if owner == BOTH else obj_cov[[owner]]
+    rows = rows / rows.sum(-1, keepdims=True).clip(min=1e-6)
+    return rows.mean(0)
 
 
 def vocabulary_texts() -> list[str]:
@@ -107,8 +121,7 @@ def _labels(processor, scenes: list[CaptionScene], coverage: np.ndarray) -> dict
         words, owners = words_and_owners(scene)
         texts.append(" ".join(words))
         obj_cov = cov[[scene.objects.index(o) for o in ordered(scene).objects]].astype(np.float32)
-        rows = [obj_cov[o] / max(obj_cov[o].sum(), 1e-6) if o >= 0 else np.zeros(cov.shape[1], np.float32)
-                for o in owners]
+        rows = [_ground_row(obj_cov, o) for o in owners]
         targets.append(np.stack(rows + [np.zeros(cov.shape[1], np.float32)]))  # + the [SEP] step
     enc = processor.tokenizer(texts, padding="longest", return_tensors="pt")
     labels = enc["input_ids"][:, 1:].masked_fill(enc["attention_mask"][:, 1:] == 0, -100)

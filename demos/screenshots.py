@@ -1,0 +1,78 @@
+"""python -m demos.screenshots: the README's screenshots of each tab, taken in a real browser.
+
+Needs Debian's Chromium (`apt-get install chromium`) and the playwright package
+(requirements-dev.txt); never `playwright install`. Serves the app on a free loopback
+port with the built-in models (offline), runs one example per tab, and saves
+docs/ui_<tab>.png. Fails if the page asked for anything outside the server.
+"""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# (tab label, example text to click, button to press, file name)
+SHOTS = (("Visual QA", "What is the shape of the object closest to the blue object?", "Answer", "ui_vqa.png"),
+         ("Captioning", None, "Caption", "ui_caption.png"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _shoot(page, tab: str, example: str | None, button: str, path: Path) -> None:
+    page.get_by_role("tab", name=tab).click()
+    panel = page.get_by_role("tabpanel")
+    if example:
+        panel.get_by_text(example).first.click()
+    else:
+        panel.locator("table img").first.click()  # the first example image
+    page.wait_for_timeout(800)
+    panel.get_by_role("button", name=button, exact=True).click()
+    page.wait_for_timeout(5000)
+    if tab == "Captioning":
+        panel.locator("[data-testid='highlighted-text'] span, .textspan").nth(2).click()
+        page.wait_for_timeout(1000)
+    page.screenshot(path=str(path), full_page=True)
+
+
+def main() -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    import app
+
+    os.environ["GRADIO_SERVER_PORT"] = str(_free_port())
+    demo = app.build_app()
+    app.launch(demo, prevent_thread_lock=True, quiet=True)
+    outside: list[str] = []
+    saved = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1300, "height": 1300})
+            page.on("request", lambda r: outside.append(r.url)
+                    if not r.url.startswith((demo.local_url, "data:", "blob:")) else None)
+            page.goto(demo.local_url)
+            page.wait_for_timeout(2000)
+            for tab, example, button, name in SHOTS:
+                _shoot(page, tab, example, button, DOCS / name)
+                saved.append(DOCS / name)
+            browser.close()
+    finally:
+        demo.close()
+    if outside:
+        raise SystemExit(f"the page requested outside the server: {outside[:5]}")
+    return saved
+
+
+if __name__ == "__main__":
+    DOCS.mkdir(exist_ok=True)
+    print("\n".join(map(str, main())))
