@@ -21,7 +21,7 @@ test: setup
 
 # The built-in VQA model: train from scratch (about 40 min on 2 CPU cores), score it, write its card.
 train-vqa: setup
-	$(PY) -m mmcore.train vqa --out mmcore/builtin/vqa --cache runs/cache
+	$(PY) -m mmcore.train vqa --out mmcore/builtin/vqa --cache runs/cache --threads 1
 eval-vqa: setup
 	$(PY) -m mmcore.train vqa --evaluate mmcore/builtin/vqa
 

@@ -3,7 +3,8 @@
 The question asks about one object by colour, and relational questions then about a
 second object found from the first. So the model reads the image twice:
 
-  image (B, 3, 75, 75) --CNN--> tokens (B, N=25*25, d), each with its cell's position
+  image (B, 3, 75, 75) --CNN--> tokens (B, N=25*25, d), each with a position: its cell's
+         centre, or (centre_offsets) the centre of the object covering it, from a predicted offset
   question --transformer--> q (B, d)
   hop 1: q attends over the tokens -> the named object (its shape, colour, position)
   hop 2: a query made from hop 1 attends again -> the object the answer is read from

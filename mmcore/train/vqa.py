@@ -33,7 +33,7 @@ class TrainConfig:
     seed: int = 0  # seeds torch and the scene generator
     scenes: int = 30000  # training scenes (each asked questions_per_scene questions a step)
     val_scenes: int = 100  # validation scenes for the per-epoch log (seed + 1)
-    steps: int = 6000  # optimiser steps
+    steps: int = 3200  # optimiser steps
     scenes_per_step: int = 32  # images per batch
     questions_per_scene: int = 8  # questions per image per batch
     lr: float = 2e-3  # peak AdamW learning rate (linear warm-up, cosine decay)
@@ -47,7 +47,7 @@ class TrainConfig:
     w_density: float = 1.0
     w_count: float = 0.2
     w_offset: float = 0.5  # only with centre_offsets
-    centre_offsets: bool = False  # tokens take their object's centre as position (see the model)
+    centre_offsets: bool = True  # tokens take their object's centre as position (see the model)
     eval_every: int = 500  # steps between validation log lines (one "epoch")
     threads: int = 2  # torch CPU threads
     cache: str = ""  # folder to keep the generated training scenes in between runs
