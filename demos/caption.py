@@ -30,8 +30,9 @@ captions; *nucleus* samples from the smallest set of tokens whose probability re
 sharpens or flattens the distribution first).
 
 **Built-in model.** A small ViT + BERT decoder trained on ShapesWorld caption scenes, with a weighted
-multi-task loss: the captioning cross-entropy plus a grounding term that pulls each colour or shape
-word's cross-attention onto the object it names.
+multi-task loss: the captioning cross-entropy, a grounding term that pulls each colour or shape word's
+cross-attention onto the object it names, and a layout term that makes the encoder's [CLS] token say
+whether two objects sit side by side or one above the other; relation words read it from there.
 """
 
 
@@ -51,7 +52,7 @@ def caption(image: str | None, prompt: str = "", method: str = "greedy", beams: 
                             model=registry_model("caption", model), precision=precision)
     picture = load_image(image)
     word_maps = [overlay(picture, m) for m in result.token_maps]
-    words = [(t, None) for t in result.tokens]
+    words = [(f"{t} ", "word") for t in result.tokens]  # one chip per token, click to see its map
     gallery = list(zip(word_maps, result.tokens))
     return (result.caption, words, overlay(picture, result.attention), gallery, _info(result), word_maps)
 
@@ -97,7 +98,7 @@ def build() -> gr.Blocks:
             with gr.Column(scale=1):
                 text = gr.Textbox(label="Caption", interactive=False)
                 words = gr.HighlightedText(label="Click a word", combine_adjacent=False, show_legend=False,
-                                           interactive=False)
+                                           interactive=False, color_map={"word": "#c7d2fe"}, show_inline_category=False)
                 heat = gr.Image(label="Where the model looked (all words)", interactive=False, height=320)
                 with gr.Accordion("All word maps", open=False):
                     grid = gr.Gallery(columns=4, height=260, label="One map per word")

@@ -34,12 +34,12 @@ def _shoot(page, tab: str, example: str | None, button: str, path: Path) -> None
     if example:
         panel.get_by_text(example).first.click()
     else:
-        panel.locator("table img").first.click()  # the first example image
+        panel.locator("img[src*='caption_scene_205']").first.click()  # the first example image
     page.wait_for_timeout(800)
     panel.get_by_role("button", name=button, exact=True).click()
     page.wait_for_timeout(5000)
     if tab == "Captioning":
-        panel.locator("[data-testid='highlighted-text'] span, .textspan").nth(2).click()
+        panel.get_by_text("green", exact=True).first.click()
         page.wait_for_timeout(1000)
     page.screenshot(path=str(path), full_page=True)
 

@@ -56,7 +56,8 @@ register(ModelEntry("blip-caption", "caption", "pretrained", "Salesforce/blip-im
 register(ModelEntry("vit-gpt2-caption", "caption", "pretrained", "nlpconnect/vit-gpt2-image-captioning",
                     "vision-encoder-decoder", "main", "ViT encoder + GPT-2 decoder (VisionEncoderDecoderModel)"))
 register(ModelEntry("shapesworld-caption", "caption", "builtin", "caption", "vision-encoder-decoder", None,
-                    "Built-in: small ViT + BERT decoder trained on ShapesWorld caption scenes"))
+                    "Built-in: small ViT + BERT decoder trained on ShapesWorld caption scenes (interim: "
+                    "side-by-side pairs are captioned 'above'; see its model card)"))
 
 # Preference order per task and profile; the first available one is the default.
 DEFAULTS: dict[str, dict[str, tuple[str, ...]]] = {

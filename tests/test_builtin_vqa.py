@@ -25,7 +25,7 @@ TEST_SEED = 4242  # not training (0), validation (1) or the model card (2026)
 def test_smoke_training_run_writes_a_loadable_model_folder(tmp_path):
     out = tmp_path / "vqa"
     proc = subprocess.run([sys.executable, "-m", "mmcore.train", "vqa", "--smoke", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          cwd=ROOT, capture_output=True, text=True, timeout=900,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert '"step": 30' in proc.stderr  # the per-epoch accuracy log line
