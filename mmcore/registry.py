@@ -5,12 +5,10 @@ Resolution turns (task, profile, model, precision, device) into a concrete Model
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError, ModelLoadError
-from .spec import DEVICES, PRECISIONS, PROFILES, ModelSpec
+from .errors import InputError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 BUILTIN_DIR = PACKAGE_DIR / "builtin"  # shipped model folders, trained by mmcore.train

@@ -34,7 +34,6 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from PIL import Image
 from transformers import PreTrainedTokenizerBase

@@ -9,7 +9,7 @@ import re
 from collections.abc import Iterable
 
 from PIL import Image
-from transformers import AutoProcessor, BertTokenizerFast, ProcessorMixin
+from transformers import BertTokenizerFast, ProcessorMixin
 from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
 
 SPECIALS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")

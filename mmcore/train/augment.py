@@ -4,6 +4,7 @@ Any scene type with an `objects` tuple works (VQA scenes, caption scenes).
 """
 from __future__ import annotations
 
+import json
 import math
 import pickle
 from dataclasses import dataclass, replace
@@ -108,3 +109,12 @@ def cosine_lr(step: int, peak: float, warmup: int, steps: int) -> float:
         return peak * (step + 1) / warmup
     t = (step - warmup) / max(1, steps - warmup)
     return peak * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def save_run(model, processor, out: Path, config: dict, curve: list[dict]) -> None:
+    """A normal Hugging Face folder with fp16 weights, plus the training log."""
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    model.save_pretrained(out, state_dict=state, safe_serialization=True)
+    processor.save_pretrained(out)
+    (out / "training_log.json").write_text(json.dumps({"config": config, "curve": curve}, indent=1))

@@ -213,12 +213,7 @@ def train(cfg: CaptionTrainConfig, log=print):
 
 
 def save(model, processor, out: Path, cfg: CaptionTrainConfig, curve: list[dict]) -> None:
-    """A normal Hugging Face folder with fp16 weights, plus the training log."""
-    out.mkdir(parents=True, exist_ok=True)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    model.save_pretrained(out, state_dict=state, safe_serialization=True)
-    processor.save_pretrained(out)
-    (out / "training_log.json").write_text(json.dumps({"config": asdict(cfg), "curve": curve}, indent=1))
+    augment.save_run(model, processor, out, asdict(cfg), curve)
 
 
 @torch.inference_mode()

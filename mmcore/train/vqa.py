@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from ..models import ShapesVQAConfig, ShapesVQAForQuestionAnswering, build_processor
 from ..shapesworld.render import COLOR_NAMES
-from ..shapesworld.vqa import ANSWERS, HELDOUT_PARAPHRASES
+from ..shapesworld.vqa import ANSWERS
 from . import augment
 from . import vqa_data as data
 
@@ -164,13 +164,7 @@ def train(cfg: TrainConfig, log=print) -> tuple[object, object, list[dict]]:
 
 
 def save(model, processor, out: Path, cfg: TrainConfig, curve: list[dict]) -> None:
-    """A normal Hugging Face folder with fp16 weights, plus the training log."""
-    out.mkdir(parents=True, exist_ok=True)
-    half = ShapesVQAForQuestionAnswering(model.config)
-    half.load_state_dict(model.state_dict())
-    half.half().save_pretrained(out, safe_serialization=True)
-    processor.save_pretrained(out)
-    (out / "training_log.json").write_text(json.dumps({"config": asdict(cfg), "curve": curve}, indent=1))
+    augment.save_run(model, processor, out, asdict(cfg), curve)
 
 
 # ----------------------------------------------------------------------------- evaluation
