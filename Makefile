@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test train-vqa eval-vqa train-caption eval-caption
+.PHONY: setup run test train-vqa eval-vqa train-caption eval-caption train-fusion bench-fusion
 
 setup: $(STAMP)
 
@@ -27,6 +27,13 @@ eval-vqa: setup
 
 # The built-in captioner (about 40 min on one CPU core).
 train-caption: setup
-	$(PY) -m mmcore.train caption --out mmcore/builtin/caption --cache runs/cache
+	$(PY) -m mmcore.train caption --out mmcore/builtin/caption --cache runs/cache --steps 2400 --eval-every 200
 eval-caption: setup
 	$(PY) -m mmcore.train caption --evaluate mmcore/builtin/caption
+
+# The three fusion-strategy models: one budget, only --fusion differs (early takes longest, about
+# 70 min on one busy core), then the comparison table and plot the Fusion tab and README show.
+train-fusion: setup
+	for f in early late hybrid; do $(PY) -m mmcore.train fusion --fusion $$f --cache runs/cache || exit 1; done
+bench-fusion: setup
+	$(PY) -m mmcore benchmark fusion

@@ -10,13 +10,13 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import gradio as gr  # noqa: E402
 
-from demos import caption, vqa  # noqa: E402
+from demos import caption, fusion, vqa  # noqa: E402
 
 TITLE = "Multimodal Model Studio"
 INTRO = ("Explore how multimodal transformers fuse what they see and read. Every tab runs the same "
          "engine (`mmcore`) and shows the model's attention over your input.")
 MAX_FILE_SIZE = "10mb"  # uploads larger than this are refused by the server
-TABS = (("Visual QA", vqa.build), ("Captioning", caption.build))
+TABS = (("Visual QA", vqa.build), ("Captioning", caption.build), ("Fusion strategies", fusion.build))
 
 
 def theme() -> gr.themes.Theme:

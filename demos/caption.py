@@ -30,9 +30,10 @@ captions; *nucleus* samples from the smallest set of tokens whose probability re
 sharpens or flattens the distribution first).
 
 **Built-in model.** A small ViT + BERT decoder trained on ShapesWorld caption scenes, with a weighted
-multi-task loss: the captioning cross-entropy, a grounding term that pulls each colour or shape word's
-cross-attention onto the object it names, and a layout term that makes the encoder's [CLS] token say
-whether two objects sit side by side or one above the other; relation words read it from there.
+multi-task loss: the captioning cross-entropy, plus a grounding term that pulls each word's
+cross-attention onto the object it is about (relation words: the second object). By the relation word
+the decoder has already read where the first object is, so looking at the second one tells it whether
+they sit side by side or one above the other.
 """
 
 

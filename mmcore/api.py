@@ -7,20 +7,40 @@ from .adapters import Decoding
 from .errors import InputError, MMCoreError
 from .inputs import ImageLike
 from .loading import resolve, where
-from .registry import REGISTRY
+from .registry import FUSION_MODELS, REGISTRY
 from .tasks.base import Task
 from .tasks.caption import CaptionResult, CaptionTask
+from .tasks.fusion import FusionResult, FusionTask, strategies_for
 from .tasks.vqa import VQAResult, VQATask
 
-TASKS: dict[str, type[Task]] = {"vqa": VQATask, "caption": CaptionTask}
+TASKS: dict[str, Any] = {"vqa": VQATask, "caption": CaptionTask, "fusion": FusionTask}
 
 
 def task(name: str, profile: str = "auto", model: str | None = None, precision: str = "auto",
-         device: str = "auto") -> Task:
-    """The pipeline of a task for these choices (its model is loaded once and cached)."""
+         device: str = "auto", fusion: str | None = None) -> Task | FusionTask:
+    """The pipeline of a task for these choices (its model is loaded once and cached).
+
+    fusion: for "fusion", the one strategy to run (None: all); for "vqa", runs that
+    strategy's built-in model (the same as model="fusion-<strategy>").
+    """
     if name not in TASKS:
         raise InputError(f"unknown task {name!r}; available: {', '.join(TASKS)}")
+    if name == "fusion":
+        if model is not None:
+            raise InputError("the fusion task picks its models itself; choose a strategy with fusion= / --fusion")
+        return FusionTask(strategies_for(fusion), profile, precision, device)
+    if fusion is not None:
+        model = _fusion_model(name, model, fusion)
     return TASKS[name](resolve(name, profile, model, precision, device))
+
+
+def _fusion_model(name: str, model: str | None, fusion: str) -> str:
+    if name != "vqa":
+        raise InputError(f"--fusion applies to the vqa and fusion tasks, not {name}")
+    (strategy,) = strategies_for(fusion)
+    if model not in (None, FUSION_MODELS[strategy]):
+        raise InputError(f"give either --model or --fusion, not both ({model!r} vs {fusion!r})")
+    return FUSION_MODELS[strategy]
 
 
 def vqa_task(**choices: Any) -> VQATask:
@@ -47,6 +67,17 @@ def caption(image: ImageLike, prompt: str | None = None, *, decoding: Decoding =
 def caption_batch(items: list[ImageLike | tuple[ImageLike, str | None]], *, decoding: Decoding = Decoding(),
                   **choices: Any) -> list[CaptionResult | MMCoreError]:
     return task("caption", **choices).run_batch(items, decoding=decoding)
+
+
+def fusion(image: ImageLike, question: str, *, strategies: str | None = None, top_k: int = 3,
+           **choices: Any) -> FusionResult:
+    """Answer one question with each fusion strategy (strategies: one name, or None for all)."""
+    return task("fusion", fusion=strategies, **choices).run((image, question), top_k=top_k)
+
+
+def fusion_batch(items: list[tuple[ImageLike, str]], *, strategies: str | None = None, top_k: int = 3,
+                 **choices: Any) -> list[FusionResult | MMCoreError]:
+    return task("fusion", fusion=strategies, **choices).run_batch(items, top_k=top_k)
 
 
 def list_models() -> list[dict[str, Any]]:

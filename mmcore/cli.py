@@ -2,7 +2,9 @@
 
   python -m mmcore vqa IMAGE "QUESTION" [--json]
   python -m mmcore caption IMAGE [--prompt TEXT] [--decoding beam --beams 3] [--json]
-  python -m mmcore vqa|caption --batch IN.jsonl   # JSON Lines out, one per input line
+  python -m mmcore fusion IMAGE "QUESTION" [--fusion early|late|hybrid] [--json]
+  python -m mmcore vqa|caption|fusion --batch IN.jsonl   # JSON Lines out, one per input line
+  python -m mmcore benchmark fusion [--scenes N]   # regenerates benchmarks/fusion.{json,md}
   python -m mmcore models [--json]
 
 Exit status: 0 all answered, 1 some item or the model failed (each failed batch line
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
+from .registry import FUSION_MODELS
 from .spec import DEVICES, PRECISIONS, PROFILES
 
 BATCH_CHUNK = 16  # items per forward pass in --batch mode
@@ -67,6 +70,12 @@ def _caption_human(r) -> str:
     return f"caption: {r.caption}\nscore: {r.score:.3f} (mean log-probability per token)\n" + _model_line(r)
 
 
+def _fusion_human(r) -> str:
+    lines = [f"{row.strategy:7} {row.result.answer:7} {row.result.score:.3f}  {row.result.latency_ms:7.1f} ms  "
+             f"{row.result.model}" for row in r.rows]
+    return "strategy answer  score     latency  model\n" + "\n".join(lines) + "\n"
+
+
 def _model_line(r) -> str:
     return f"model: {r.model} [{r.profile}, {r.precision} on {r.device}]"
 
@@ -76,6 +85,9 @@ TASKS: dict[str, TaskCLI] = {
                    _vqa_flags, lambda a: {"top_k": a.top_k}, _vqa_human, ("answer", "score")),
     "caption": TaskCLI("caption", "image captioning with per-word attention", ("image", "prompt"), ("image",),
                        _caption_flags, _caption_options, _caption_human, ("caption",)),
+    "fusion": TaskCLI("fusion", "the same question answered by early, late and hybrid fusion",
+                      ("image", "question"), ("image", "question"), _vqa_flags, lambda a: {"top_k": a.top_k},
+                      _fusion_human, ("results",)),
 }
 
 
@@ -100,6 +112,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="a registry name (see `models`) or a local model folder")
     p.add_argument("--precision", choices=PRECISIONS, default="auto")
     p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--fusion", choices=tuple(FUSION_MODELS),
+                   help="fusion: run only this strategy; vqa: use this strategy's built-in model")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -115,6 +129,12 @@ def parser() -> argparse.ArgumentParser:
                        help="JSON Lines: {" + ", ".join(f'"{k}"' for k in ("id", *t.inputs)) + "} per line")
         _common(s)
         t.add_options(s)
+    b = sub.add_parser("benchmark", help="measure and write a benchmark report")
+    b.add_argument("which", choices=("fusion",), help="fusion: the three fusion strategies side by side")
+    b.add_argument("--scenes", type=int, default=200, help="fresh held-out scenes to score (36 questions each)")
+    b.add_argument("--seed", type=int, default=2026, help="scene seed (no training run draws it)")
+    b.add_argument("--repeats", type=int, default=30, help="timed requests per strategy")
+    b.add_argument("--out", type=Path, help="folder for fusion.json / fusion.md (default: benchmarks/results)")
     m = sub.add_parser("models", help="list models, their profile and where they load from")
     m.add_argument("--json", action="store_true")
     m.add_argument("--pin", action="store_true",
@@ -128,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     _quiet()
     if args.command == "models":
         return _pin() if args.pin else _models(args.json)
+    if args.command == "benchmark":
+        return _benchmark(args)
     t = TASKS[args.command]
     given = all(getattr(args, k, None) for k in t.required)
     if bool(args.batch) == given:
@@ -138,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
 def _task(t: TaskCLI, args: argparse.Namespace):
     from . import api
 
-    return api.task(t.name, profile=args.profile, model=args.model, precision=args.precision, device=args.device)
+    return api.task(t.name, profile=args.profile, model=args.model, precision=args.precision, device=args.device,
+                    fusion=args.fusion)
 
 
 def _one(t: TaskCLI, args: argparse.Namespace) -> int:
@@ -163,7 +186,7 @@ def _batch(t: TaskCLI, args: argparse.Namespace) -> int:
     except (MMCoreError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"{task.spec.describe()}: {len(lines)} lines", file=sys.stderr)
+    print(f"{task.describe()}: {len(lines)} lines", file=sys.stderr)
     failed = 0
     for row in _answer_lines(t, task, lines, Path(args.batch).parent, options):
         failed += "error" in row
@@ -212,6 +235,24 @@ def _row(t: TaskCLI, ident: Any, res: Any, with_id: bool = True) -> dict:
         return {**head, "error": str(res)}
     d = res.to_dict()
     return {**head, **{k: d.pop(k) for k in t.primary}, **d}
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from . import MMCoreError
+    from .benchmark import PLOT, RESULTS_DIR, fusion_benchmark
+
+    if args.scenes < 1 or args.repeats < 1:
+        print("error: --scenes and --repeats must be at least 1", file=sys.stderr)
+        return 2
+    out = args.out or RESULTS_DIR
+    try:
+        fusion_benchmark(args.scenes, args.seed, args.repeats, out, PLOT if args.out is None else out / "fusion.png",
+                         log=lambda s: print(s, file=sys.stderr, flush=True))
+    except MMCoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print((out / "fusion.md").read_text())
+    return 0
 
 
 def _models(as_json: bool, out: TextIO = sys.stdout) -> int:

@@ -5,13 +5,15 @@ Resolution turns (task, profile, model, precision, device) into a concrete Model
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-BUILTIN_DIR = PACKAGE_DIR / "builtin"  # shipped model folders, trained by mmcore.train
+# shipped model folders, trained by mmcore.train; MMCORE_BUILTIN_DIR points elsewhere (tests, deployments)
+BUILTIN_DIR = Path(os.environ.get("MMCORE_BUILTIN_DIR") or PACKAGE_DIR / "builtin")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,15 @@ register(ModelEntry("vit-gpt2-caption", "caption", "pretrained", "nlpconnect/vit
 register(ModelEntry("shapesworld-caption", "caption", "builtin", "caption", "vision-encoder-decoder", None,
                     "Built-in: small ViT + BERT decoder trained on ShapesWorld caption scenes (interim: "
                     "side-by-side pairs are captioned 'above'; see its model card)"))
+
+# The fusion comparison: one built-in VQA model per strategy, same parts, data and budget.
+FUSION_MODELS: dict[str, str] = {}
+for _strategy, _how in (("early", "question and image tokens in one stream from the first layer"),
+                        ("late", "question and image encoded apart, met only in the answer head"),
+                        ("hybrid", "encoded apart, then co-attention question <-> image")):
+    FUSION_MODELS[_strategy] = register(ModelEntry(
+        f"fusion-{_strategy}", "vqa", "builtin", f"fusion-{_strategy}", "shapesworld-fusion", None,
+        f"Built-in, {_strategy} fusion: {_how} (Fusion tab)")).name
 
 # Preference order per task and profile; the first available one is the default.
 DEFAULTS: dict[str, dict[str, tuple[str, ...]]] = {

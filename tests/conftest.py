@@ -18,6 +18,7 @@ from mmcore import loading, registry
 from tests.tiny_models import (
     build_tiny_blip_captioner,
     build_tiny_blip_vqa,
+    build_tiny_fusion_vqa,
     build_tiny_shapes_captioner,
     build_tiny_shapes_vqa,
     build_tiny_vilt_vqa,
@@ -43,6 +44,8 @@ def tiny_builtin_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("builtin")
     build_tiny_shapes_vqa(root / "vqa")
     build_tiny_shapes_captioner(root / "caption")
+    for fusion in ("early", "late", "hybrid"):
+        build_tiny_fusion_vqa(root / f"fusion-{fusion}", fusion)
     return root
 
 

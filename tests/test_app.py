@@ -77,4 +77,23 @@ def test_caption_bad_decoding_message(client, scene_png):
 
 def test_api_lists_only_the_contract_endpoints(client):
     api = client.view_api(return_format="dict", print_info=False)
-    assert set(api["named_endpoints"]) == {"/vqa", "/caption"}
+    assert set(api["named_endpoints"]) == {"/vqa", "/caption", "/fusion"}
+
+
+def test_fusion_endpoint_returns_one_row_per_strategy(client, scene_png):
+    table, *panels, verdict = client.predict(handle_file(str(scene_png)), QUESTION, api_name="/fusion")
+    assert table["headers"] == ["strategy", "answer", "confidence", "latency ms"]
+    assert [row[0] for row in table["data"]] == ["early", "late", "hybrid"]
+    assert all(0 <= row[2] <= 1 and row[3] > 0 for row in table["data"])
+    assert len(panels) == 12 and "agree" in verdict
+    for k, strategy in enumerate(("early", "late", "hybrid")):
+        label, heat, layers, info = panels[4 * k:4 * k + 4]
+        assert label["label"] == table["data"][k][1] and heat.endswith((".png", ".webp", ".jpeg", ".jpg"))
+        assert f"fusion-{strategy}" in info and len(layers) >= 1
+
+
+def test_fusion_bad_input_is_clear(client, scene_png):
+    with pytest.raises(AppError, match="question is empty"):
+        client.predict(handle_file(str(scene_png)), "", api_name="/fusion")
+    with pytest.raises(AppError, match="No image"):
+        client.predict(None, QUESTION, api_name="/fusion")

@@ -12,9 +12,9 @@ import pytest
 
 import mmcore
 from mmcore.registry import BUILTIN_DIR
-from mmcore.shapesworld.caption import generate_caption_scene
+from mmcore.shapesworld.caption import RELATIONS, generate_caption_scene, is_correct_caption
 from mmcore.shapesworld.render import render
-from mmcore.train.caption import BOTH, evaluate_folder, ordered, words_and_owners
+from mmcore.train.caption import evaluate_folder, ordered, words_and_owners
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = BUILTIN_DIR / "caption"
@@ -32,16 +32,20 @@ def test_smoke_training_run(tmp_path):
     assert len(result.tokens) == len(result.token_maps)
 
 
-def test_taught_order_and_word_owners():
+def test_both_orders_are_taught_and_relation_words_point_at_the_second_object():
     rng = np.random.default_rng(3)
     for _ in range(50):
         scene = generate_caption_scene(rng)
-        words, owners = words_and_owners(scene)
-        first = ordered(scene).objects[0]
-        assert words[1:3] == [first.color, first.shape] and owners[1:3] == [0, 0]
-        if len(scene.objects) == 2:
-            assert " ".join(words[3:-3]) in ("to the left of", "above") and owners[-2:] == [1, 1]
-            assert set(owners[3:-3]) == {BOTH}
+        for flip in (False, True):
+            shown = ordered(scene, flip)
+            words, owners = words_and_owners(shown)
+            first = shown.objects[0]
+            assert words[1:3] == [first.color, first.shape] and owners[1:3] == [0, 0]
+            assert is_correct_caption(scene, " ".join(words))
+            if len(scene.objects) == 2:
+                assert shown.objects[flip] == scene.objects[0]
+                assert " ".join(words[3:-3]) in RELATIONS and set(owners[3:-3]) == {1}
+                assert owners[-3] == -1 and owners[-2:] == [1, 1]
 
 
 @pytest.fixture(scope="module")

@@ -156,13 +156,25 @@ def build_tiny_shapes_vqa(path: Path) -> Path:
     so tests of the built-in profile do not depend on the trained weights.
     """
     from mmcore.models import ShapesVQAConfig, ShapesVQAForQuestionAnswering
-    from mmcore.train.vqa import TrainConfig, build
+    from mmcore.train.vqa import question_processor
 
-    processor, _ = build(TrainConfig())
+    processor = question_processor()
     config = ShapesVQAConfig(vocab_size=len(processor.tokenizer), hidden_size=64, cnn_channels=32,
                              num_attention_heads=4, text_layers=1, id2label=dict(enumerate(ANSWERS)))
     torch.manual_seed(SEED)
     return _save(Path(path), ShapesVQAForQuestionAnswering(config).eval(), processor)
+
+
+def build_tiny_fusion_vqa(path: Path, fusion: str) -> Path:
+    """Write a random fusion-strategy VQA model (mmcore.models.fusion_vqa) + processor to `path`."""
+    from mmcore.models import ShapesFusionConfig, ShapesFusionForQuestionAnswering
+    from mmcore.train.vqa import question_processor
+
+    processor = question_processor()
+    config = ShapesFusionConfig(fusion=fusion, vocab_size=len(processor.tokenizer), hidden_size=32, cnn_channels=16,
+                                num_attention_heads=2, layers=2, id2label=dict(enumerate(ANSWERS)))
+    torch.manual_seed(SEED)
+    return _save(Path(path), ShapesFusionForQuestionAnswering(config).eval(), processor)
 
 
 # ----------------------------------------------------------------------------- captioning

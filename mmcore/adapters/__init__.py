@@ -14,11 +14,12 @@ from transformers import (
     VisionEncoderDecoderModel,
 )
 
-from ..models import ShapesVQAConfig, ShapesVQAForQuestionAnswering
+from ..models import ShapesFusionConfig, ShapesFusionForQuestionAnswering, ShapesVQAConfig, ShapesVQAForQuestionAnswering
 from .base import CaptionAdapter, CaptionOutput, Decoding, LoadedModel, VQAAdapter, VQAOutput
 from .blip import BlipVQAAdapter
 from .caption_blip import BlipCaptionAdapter
 from .caption_ved import VisionEncoderDecoderCaptionAdapter
+from .fusion import FusionVQAAdapter
 from .shapesworld import ShapesWorldVQAAdapter
 from .vilt import ViltVQAAdapter
 
@@ -58,6 +59,8 @@ register_arch(Arch("vision-encoder-decoder", "caption", "vision-encoder-decoder"
                    VisionEncoderDecoderCaptionAdapter, _image_and_tokenizer))
 register_arch(Arch("shapesworld-vqa", "vqa", ShapesVQAConfig.model_type, ShapesVQAForQuestionAnswering,
                    ShapesWorldVQAAdapter))
+register_arch(Arch("shapesworld-fusion", "vqa", ShapesFusionConfig.model_type, ShapesFusionForQuestionAnswering,
+                   FusionVQAAdapter))
 
 
 def arch_for_model_type(model_type: str, task: str) -> Arch | None:

@@ -28,15 +28,20 @@ class ShapesWorldVQAAdapter:
                                max_length=max_len, return_tensors="pt")
         return {key: enc[key] for key in MODEL_KEYS}
 
-    def forward(
-        self, loaded: LoadedModel, inputs: dict[str, torch.Tensor], top_k: int
-    ) -> list[VQAOutput]:
+    @staticmethod
+    def run_model(loaded: LoadedModel, inputs: dict[str, torch.Tensor], top_k: int) -> tuple[object, torch.Tensor]:
+        """The model's output and its answer probabilities (B, 12) on the CPU."""
         if top_k < 1:
             raise ValueError(f"top_k must be >= 1, got {top_k}")
         batch = {k: v.to(loaded.device) for k, v in inputs.items()}
         batch["pixel_values"] = batch["pixel_values"].to(loaded.dtype)
         out = loaded.model(**batch)
-        probs = out.logits.float().softmax(-1).cpu()  # (B, 12)
+        return out, out.logits.float().softmax(-1).cpu()
+
+    def forward(
+        self, loaded: LoadedModel, inputs: dict[str, torch.Tensor], top_k: int
+    ) -> list[VQAOutput]:
+        out, probs = self.run_model(loaded, inputs, top_k)
         grid = loaded.model.config.grid
         hops = [_to_grid(w.float().mean(1), grid) for w in out.attentions]  # (B, g, g) each
         count = _to_grid(out.count_map.float(), grid)

@@ -164,6 +164,28 @@ class Hop(nn.Module):
         return self.norm(query + self.out(read)), logits.softmax(-1), logits
 
 
+@torch.no_grad()
+def init_shapes_module(module: nn.Module) -> bool:
+    """He init for the ReLU CNN, Xavier for the rest; False for modules left to the library.
+
+    The library default (normal, std 0.02) shrinks a 4-layer CNN's signal so much that
+    colour binding stalls.
+    """
+    if isinstance(module, nn.Conv2d):
+        init.kaiming_normal_(module.weight, nonlinearity="relu")
+        init.zeros_(module.bias)
+    elif isinstance(module, nn.Linear):
+        init.xavier_uniform_(module.weight)
+        if module.bias is not None:
+            init.zeros_(module.bias)
+    elif isinstance(module, nn.MultiheadAttention):
+        init.xavier_uniform_(module.in_proj_weight)
+        init.zeros_(module.in_proj_bias)
+    else:
+        return False
+    return True
+
+
 class ShapesVQAPreTrainedModel(PreTrainedModel):
     config_class = ShapesVQAConfig
     base_model_prefix = "shapes_vqa"
@@ -172,18 +194,9 @@ class ShapesVQAPreTrainedModel(PreTrainedModel):
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
-        """He init for the ReLU CNN, Xavier for the rest: the library default (normal,
-        std 0.02) shrinks a 4-layer CNN's signal so much that colour binding stalls."""
-        if isinstance(module, nn.Conv2d):
-            init.kaiming_normal_(module.weight, nonlinearity="relu")
-            init.zeros_(module.bias)
-        elif isinstance(module, nn.Linear):
-            init.xavier_uniform_(module.weight)
-            if module.bias is not None:
-                init.zeros_(module.bias)
-        else:
+        if not init_shapes_module(module):
             super()._init_weights(module)
-        if isinstance(module, ShapesVQAForQuestionAnswering):  # non-persistent: rebuilt on load
+        if module is self and hasattr(module, "cell_positions"):  # non-persistent: rebuilt on load
             init.copy_(module.cell_positions, _positions(self.config.grid))
 
 

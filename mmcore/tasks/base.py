@@ -33,6 +33,9 @@ class Task(Generic[Item, Result]):
                precision: str = "auto", device: str = "auto") -> "Task":
         return cls(resolve(cls.name, profile, model, precision, device))
 
+    def describe(self) -> str:
+        return self.spec.describe()
+
     # subclasses implement these three
     def preprocess(self, raw: Any) -> Item: ...
     def _forward(self, items: list[Item], **options: Any) -> list[Any]: ...

@@ -1,4 +1,4 @@
-"""python -m mmcore.train vqa|caption [--steps N] [--out DIR] [--smoke] [--evaluate DIR]
+"""python -m mmcore.train vqa|caption|fusion [--steps N] [--out DIR] [--smoke] [--evaluate DIR]
 
 Trains a built-in model from scratch on CPU (seeded), logs validation accuracy every
 --eval-every steps, writes a Hugging Face model folder and scores it on fresh held-out
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from . import caption, vqa, vqa_card
+from . import caption, fusion, fusion_card, vqa, vqa_card
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,8 @@ RECIPES = {
                   dict(scenes=200, val_scenes=4, steps=30, scenes_per_step=8, eval_every=30)),
     "caption": Recipe(caption.CaptionTrainConfig, caption.train, caption.save, caption.write_card,
                       dict(scenes=200, val_scenes=8, steps=30, batch=16, eval_every=30)),
+    "fusion": Recipe(fusion.FusionTrainConfig, fusion.train, fusion.save, fusion_card.write_card,
+                     dict(scenes=200, val_scenes=4, steps=20, scenes_per_step=8, eval_every=20)),
 }
 
 
@@ -63,10 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {**(recipe.smoke if args.smoke else {}), **{k: v for k, v in given.items() if v is not None}}
     cfg = recipe.config(**overrides)
     model, processor, curve = recipe.train(cfg, log=lambda s: print(s, file=sys.stderr, flush=True))
-    recipe.save(model, processor, Path(cfg.out), cfg, curve)
-    print(f"wrote {cfg.out}", file=sys.stderr)
+    out = Path(getattr(cfg, "folder", cfg.out))
+    recipe.save(model, processor, out, cfg, curve)
+    print(f"wrote {out}", file=sys.stderr)
     if not args.smoke:
-        recipe.card(Path(cfg.out))
+        recipe.card(out)
     return 0
 
 

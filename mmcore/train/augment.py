@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -109,6 +110,20 @@ def cosine_lr(step: int, peak: float, warmup: int, steps: int) -> float:
         return peak * (step + 1) / warmup
     t = (step - warmup) / max(1, steps - warmup)
     return peak * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def update(opt: torch.optim.Optimizer, params, loss: torch.Tensor, clip: float = 1.0) -> None:
+    """One optimiser step on `loss`, gradients clipped to norm `clip`."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, clip)
+    opt.step()
+
+
+def log_row(step: int, t0: float, terms: dict[str, torch.Tensor], metrics: dict) -> dict:
+    """One learning-curve row: step, seconds since t0, each loss term, validation metrics."""
+    return {"step": step, "seconds": round(time.time() - t0),
+            **{f"loss_{k}": round(v.item(), 4) for k, v in terms.items()}, **metrics}
 
 
 def save_run(model, processor, out: Path, config: dict, curve: list[dict]) -> None:

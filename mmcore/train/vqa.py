@@ -91,7 +91,8 @@ class Batcher:
             for _ in range(self.cfg.questions_per_scene):
                 qtype, color, text = self._question()
                 questions.append(text)
-                tgts.append(data.targets(self.bank.scenes[i], self.bank.coverage[i], qtype, color))
+                tgts.append({**data.targets(self.bank.scenes[i], self.bank.coverage[i], qtype, color),
+                             "qtype": data.QUESTION_TYPES.index(qtype)})
         ids, mask = _tokenize(self.processor, questions, self.max_len)
         batch = {k: torch.as_tensor(np.stack([t[k] for t in tgts])) for k in tgts[0]}
         batch.update(pixel_values=data.pixel_tensor(self.bank.images[idx]), attention_mask=mask,
@@ -118,10 +119,15 @@ def losses(out, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     }
 
 
-def build(cfg: TrainConfig):
-    """A fresh processor and model (the tokenizer's vocabulary is the training wording)."""
+def question_processor():
+    """The processor of the built-in VQA models: its vocabulary is the training wording."""
     texts = [t.format(c=c) for _, t in data.question_templates() for c in COLOR_NAMES]
-    processor = build_processor(texts, image_size=75, max_length=40)
+    return build_processor(texts, image_size=75, max_length=40)
+
+
+def build(cfg: TrainConfig):
+    """A fresh processor and model."""
+    processor = question_processor()
     config = ShapesVQAConfig(vocab_size=len(processor.tokenizer), id2label=dict(enumerate(ANSWERS)),
                              centre_offsets=cfg.centre_offsets)
     torch.manual_seed(cfg.seed)
@@ -149,14 +155,11 @@ def train(cfg: TrainConfig, log=print) -> tuple[object, object, list[dict]]:
         out = model(batch["pixel_values"], batch["input_ids"], batch["attention_mask"])
         terms = losses(out, batch)
         loss = sum(weights[k] * v for k, v in terms.items())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        augment.update(opt, model.parameters(), loss)
         bar.set_postfix(loss=f"{loss.item():.3f}", ans=f"{terms['answer'].item():.3f}")
         if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
             acc = evaluate_bank(model, processor, val)
-            row = {"step": step + 1, "seconds": round(time.time() - t0), **{f"loss_{k}": round(v.item(), 4) for k, v in terms.items()}, **acc}
+            row = augment.log_row(step + 1, t0, terms, acc)
             curve.append(row)
             log(json.dumps(row))
             save(model, processor, Path(cfg.out) / "checkpoint", cfg, curve)

@@ -34,7 +34,8 @@ TARGETS = {"canonical 75x75": (98, 95), "300x300 anti-aliased": (95, 90), "300x3
            "75x75 JPEG q70": (95, 90), "held-out paraphrases": (90, 90)}
 
 
-def evaluate_folder(folder: Path, scenes: int = HELDOUT_SCENES, seed: int = HELDOUT_SEED) -> dict:
+def evaluate_folder(folder: Path, scenes: int = HELDOUT_SCENES, seed: int = HELDOUT_SEED,
+                    conditions: tuple = CONDITIONS) -> dict:
     """Accuracy (%) per condition, per question type and family, through the real processor."""
     from transformers import AutoModelForVisualQuestionAnswering, AutoProcessor
 
@@ -46,7 +47,7 @@ def evaluate_folder(folder: Path, scenes: int = HELDOUT_SCENES, seed: int = HELD
     held = [generate_scene(rng) for _ in range(scenes)]
     views = {75: [s.image() for s in held], 300: [s.image(300, antialias=True) for s in held]}
     out = {"seed": seed, "scenes": scenes, "conditions": {}}
-    for name, size, transform, questions in CONDITIONS:
+    for name, size, transform, questions in conditions:
         t0 = time.time()
         acc = evaluate_items(model, processor, [transform(i) for i in views[size]], [questions(s) for s in held])
         out["conditions"][name] = {**acc, "questions": sum(len(questions(s)) for s in held),
