@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test train-vqa eval-vqa train-caption eval-caption train-fusion bench-fusion
+.PHONY: setup browser run test train-vqa eval-vqa train-caption eval-caption train-fusion bench-fusion
 
 setup: $(STAMP)
 
@@ -13,10 +13,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
+# Debian's chromium for the browser tests (tests/test_browser.py), installed when missing and possible.
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium is missing and cannot be installed here: tests/test_browser.py will fail"
+
 run: setup
 	$(PY) app.py
 
-test: setup
+test: setup browser
 	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) -m pytest
 
 # The built-in VQA model: train from scratch (about 40 min on 2 CPU cores), score it, write its card.
