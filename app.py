@@ -16,7 +16,8 @@ TITLE = "Multimodal Model Studio"
 INTRO = ("Explore how multimodal transformers fuse what they see and read. Every tab runs the same "
          "engine (`mmcore`) and shows the model's attention over your input.")
 MAX_FILE_SIZE = "10mb"  # uploads larger than this are refused by the server
-TABS = (("Visual QA", vqa.build), ("Captioning", caption.build), ("Fusion strategies", fusion.build))
+# (label, module with build() and, where a tab needs shipped models first, available())
+TABS = (("Visual QA", vqa), ("Captioning", caption), ("Fusion strategies", fusion))
 
 
 def theme() -> gr.themes.Theme:
@@ -29,7 +30,7 @@ def theme() -> gr.themes.Theme:
 def build_app() -> gr.Blocks:
     # Each tab is its own Blocks, built outside the app's context and rendered into it once
     # (building inside the context would render it twice).
-    tabs = [(label, build()) for label, build in TABS]
+    tabs = [(label, module.build()) for label, module in TABS if getattr(module, "available", lambda: True)()]
     with gr.Blocks(title=TITLE) as app:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
         with gr.Tabs():

@@ -9,7 +9,8 @@ import gradio as gr
 import mmcore
 from mmcore.benchmark import HEADERS, PLOT, load_report, table_rows
 from mmcore.overlay import overlay
-from mmcore.registry import FUSION_MODELS
+from mmcore.loading import where
+from mmcore.registry import FUSION_MODELS, REGISTRY
 from mmcore.spec import PRECISIONS
 
 from .common import ImageUpload, friendly_errors, how_it_works
@@ -43,6 +44,11 @@ object the answer is about, a weighted multi-task loss (answer cross-entropy + a
 image-side offset term). Late fusion has no question-to-image attention at all: its map shows, per
 cell, the share of pooled channels that cell supplies, and it is the same for every question.
 """
+
+
+def available() -> bool:
+    """The tab shows once all three strategy models are shipped (`make train-fusion`)."""
+    return all(where(REGISTRY[name])[0] for name in FUSION_MODELS.values())
 
 
 def _row(row: mmcore.FusionRow) -> list[Any]:

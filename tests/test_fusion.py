@@ -115,3 +115,17 @@ def test_training_recipe_runs(tmp_path):
     assert log["config"]["fusion"] == "hybrid" and log["curve"][-1]["step"] == 20
     assert "loss_attention" in log["curve"][-1] and "relational" in log["curve"][-1]
     assert mmcore.vqa(np.full((75, 75, 3), 255, np.uint8), QUESTION, model=str(out)).answer in ANSWERS
+
+
+def test_the_fusion_tab_shows_only_with_all_three_models(builtin_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from demos import fusion as tab
+    from mmcore import registry
+
+    assert tab.available()
+    partial = tmp_path / "builtin"
+    shutil.copytree(builtin_dir, partial)
+    shutil.rmtree(partial / "fusion-late")
+    monkeypatch.setattr(registry, "BUILTIN_DIR", partial)
+    assert not tab.available()

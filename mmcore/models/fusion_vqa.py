@@ -78,6 +78,7 @@ class ShapesFusionOutput(ModelOutput):
     # late fusion: per image token, the share of pooled channels whose max it supplies (Q, N)
     pool_share: torch.Tensor | None = None
     offsets: torch.Tensor | None = None  # (B, N, 2) predicted cell -> object-centre offset, in cells
+    token_logits: torch.Tensor | None = None  # (B, N, 13) what covers each cell: background, or colour x shape
 
 
 class Block(nn.Module):
@@ -128,6 +129,7 @@ class ShapesFusionForQuestionAnswering(ShapesFusionPreTrainedModel):
         self.feature_proj = nn.Sequential(nn.Linear(c, d), nn.LayerNorm(d))
         self.position_proj = nn.Linear(5, d)
         self.offset = nn.Linear(c, 2)
+        self.token_kind = nn.Linear(c, 13)  # background, or one of 6 colours x 2 shapes (training aid)
         self.word_embed = nn.Embedding(config.vocab_size, d, padding_idx=0)
         self.word_pos = nn.Embedding(config.max_question_tokens, d)
         self.modality = nn.Embedding(2, d)  # 0: question token, 1: image token
@@ -156,21 +158,22 @@ class ShapesFusionForQuestionAnswering(ShapesFusionPreTrainedModel):
         """pixel_values (B, 3, 75, 75); input_ids (B*K, L): K consecutive questions per image."""
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        image, offsets = self._image_tokens(pixel_values)  # (B, N, d)
+        image, offsets, kinds = self._image_tokens(pixel_values)  # (B, N, d)
         words = self._question_tokens(input_ids)  # (Q, L, d)
         pad = attention_mask == 0  # (Q, L)
         image = image.repeat_interleave(words.shape[0] // image.shape[0], dim=0) if self.config.fusion == "early" else image
         fused, maps, share = getattr(self, f"_{self.config.fusion}")(image, words, pad)
         logits = self.head(fused)
         loss = F.cross_entropy(logits, labels) if labels is not None else None
-        return ShapesFusionOutput(logits=logits, loss=loss, image_attentions=maps, pool_share=share, offsets=offsets)
+        return ShapesFusionOutput(logits=logits, loss=loss, image_attentions=maps, pool_share=share, offsets=offsets,
+                                  token_logits=kinds)
 
-    def _image_tokens(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _image_tokens(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, ...]:
         feats = self.image_encoder(pixel_values)  # (B, N, C)
         offsets = self.offset(feats)  # (B, N, 2), in cells
         xy = self.cell_positions[None] + offsets * (2.0 / self.config.grid)  # its object's centre
         tokens = self.feature_proj(feats) + self.position_proj(_position_features(xy))
-        return tokens + self.modality.weight[1], offsets
+        return tokens + self.modality.weight[1], offsets, self.token_kind(feats)
 
     def _question_tokens(self, input_ids: torch.Tensor) -> torch.Tensor:
         pos = torch.arange(input_ids.shape[1], device=input_ids.device)

@@ -2,9 +2,10 @@
 
 One recipe, one budget: the same scenes (seed 0), questions, steps, batch and optimiser
 for every strategy; only `--fusion` changes. Loss = CE(answer) + w_offset * offset
-+ w_attention * attention, where
-  offset:    each image token's predicted offset to the centre of the object covering it
-             (image-side, the same for all three);
++ w_token * token + w_attention * attention, where
+  offset:    each image token's predicted offset to the centre of the object covering it,
+  token:     and what covers it (background, or which colour and shape), both read from
+             the CNN stem before any fusion: image-side, the same for all three;
   attention: where a strategy has a question-to-image attention (early: the joint layers'
              [CLS] rows; hybrid: the co-attention layers), its second-to-last layer's head
              mean is pulled onto the named object's mask and its last layer's onto the
@@ -42,13 +43,14 @@ class FusionTrainConfig:
     steps: int = 1200  # optimiser steps (early fusion: about 70 min on one busy core)
     scenes_per_step: int = 16  # images per batch
     questions_per_scene: int = 4  # questions per image per batch
-    lr: float = 1e-3  # peak AdamW learning rate (linear warm-up, cosine decay)
+    lr: float = 2e-3  # peak AdamW learning rate (linear warm-up, cosine decay)
     warmup: int = 100  # warm-up steps
     weight_decay: float = 0.01  # AdamW weight decay
     unk_rate: float = 0.12  # chance a non-keyword question word becomes [UNK]
     canonical_rate: float = 0.4  # share of canonical (vs paraphrased) questions
     w_attention: float = 1.0  # weight of the attention term (early, hybrid)
     w_offset: float = 0.5  # weight of the offset term
+    w_token: float = 0.5  # weight of the token term
     layers: int = 4  # transformer layers per stream
     eval_every: int = 200  # steps between validation log lines
     threads: int = 1  # torch CPU threads
@@ -73,8 +75,10 @@ def losses(out, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     k = batch["offset"].shape[0] // out.offsets.shape[0]  # per image: its first question stands for it
     mask, target = batch["offset_mask"][::k].float(), batch["offset"][::k].float()
     err = ((out.offsets - target) ** 2).sum(-1)  # (B, N)
+    kinds = batch["token_kind"][::k].long()  # (B, N)
     terms = {"answer": F.cross_entropy(out.logits, batch["label"]),
-             "offset": (err * mask).sum() / mask.sum().clamp_min(1)}
+             "offset": (err * mask).sum() / mask.sum().clamp_min(1),
+             "token": F.cross_entropy(out.token_logits.flatten(0, 1), kinds.flatten())}
     if out.image_attentions:
         log = lambda w: w.mean(1).clamp_min(1e-8).log()  # (Q, h, N) -> log of the head mean
         hop1 = -(batch["hop1"].float() * log(out.image_attentions[-2])).sum(-1).mean()
@@ -95,7 +99,7 @@ def train(cfg: FusionTrainConfig, log=print):
     batcher = Batcher(bank, processor, cfg, max_len=24)
     val = data.make_bank(cfg.val_scenes, cfg.seed + 1, model.config.grid, augment=False)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    weights = {"answer": 1.0, "offset": cfg.w_offset, "attention": cfg.w_attention}
+    weights = {"answer": 1.0, "offset": cfg.w_offset, "token": cfg.w_token, "attention": cfg.w_attention}
     curve: list[dict] = []
     for step in tqdm(range(cfg.steps), desc=f"train fusion-{cfg.fusion}", mininterval=10):
         for g in opt.param_groups:

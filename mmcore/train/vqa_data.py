@@ -66,12 +66,15 @@ def targets(scene: VQAScene, cov: np.ndarray, qtype: str, color: str) -> dict[st
 
 def _offsets(scene: VQAScene, per_object: np.ndarray) -> dict[str, np.ndarray]:
     """Per cell: offset (in cells) from its centre to the centre of the object covering it,
-    and a mask of the cells that at least a third of one object covers."""
+    a mask of the cells that at least a third of one object covers, and what covers it."""
     grid = int(round(per_object.shape[1] ** 0.5))
     stride = CANVAS // grid
     owner = per_object.argmax(0)  # (N,)
     centres = np.array([[o.x, o.y] for o in scene.objects], dtype=np.float32)[owner]  # (N, 2)
     rows, cols = np.divmod(np.arange(grid * grid), grid)
     cells = np.stack([cols * stride + (stride - 1) / 2, rows * stride + (stride - 1) / 2], -1)
+    covered = per_object.max(0) >= 1 / 3
+    kinds = np.array([1 + 2 * COLOR_NAMES.index(o.color) + (o.shape == "circle") for o in scene.objects])
     return {"offset": ((centres - cells) / stride).astype(np.float32),
-            "offset_mask": (per_object.max(0) >= 1 / 3).astype(np.float32)}
+            "offset_mask": covered.astype(np.float32),
+            "token_kind": np.where(covered, kinds[owner], 0)}  # 0: background, else 1 + 2 * colour + circle
