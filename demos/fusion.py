@@ -40,8 +40,8 @@ questions, steps and optimiser (`python -m mmcore.train fusion --fusion ...`).
 values. For early and hybrid fusion the map is the question [CLS] token's attention weights over the
 image tokens in the last fusion layer (mean over heads, renormalised over the image); the gallery has
 every layer. During training the last two of those layers were pulled onto the named object and the
-object the answer is about, a weighted multi-task loss (answer cross-entropy + attention + an
-image-side offset term). Late fusion has no question-to-image attention at all: its map shows, per
+object the answer is about, a weighted multi-task loss (answer cross-entropy + attention + image-side
+terms that every strategy shares: each token's offset to its object's centre, and what covers it). Late fusion has no question-to-image attention at all: its map shows, per
 cell, the share of pooled channels that cell supplies, and it is the same for every question.
 """
 

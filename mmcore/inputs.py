@@ -7,11 +7,12 @@ from the header before any pixel is decoded (a small PNG can hold a huge image).
 from __future__ import annotations
 
 import io
+import struct
 import unicodedata
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from .errors import InputError
 
@@ -19,6 +20,8 @@ MAX_PIXELS = 40_000_000  # width x height, checked before decoding
 MAX_SIDE = 1024  # larger images are scaled down (models resize far smaller anyway)
 MAX_QUESTION_CHARS = 300  # longer questions are refused, not silently cut
 FORMATS_HINT = "PNG, JPEG, GIF, BMP, TIFF or WebP"
+# What Pillow's decoders raise on damaged files (found by tests/test_fuzz.py): the file's fault
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, struct.error)
 
 ImageLike = str | Path | bytes | Image.Image | np.ndarray
 
@@ -37,7 +40,10 @@ def load_image(src: ImageLike) -> Image.Image:
         raise InputError(f"unsupported image input of type {type(src).__name__}; "
                          "give a file path, bytes, a PIL image or a numpy array")
     _check_pixels(image.size, "the image")
-    return _limit(_to_rgb(_oriented(image)))
+    try:
+        return _limit(_to_rgb(_oriented(image)))
+    except DECODE_ERRORS as e:
+        raise InputError(f"the image could not be converted to RGB ({e}); re-save it as {FORMATS_HINT}") from e
 
 
 def _open_path(path: Path) -> Image.Image:
@@ -52,14 +58,14 @@ def _open(fp, name: str) -> Image.Image:
     """Open lazily (header only), check the size, then decode."""
     try:
         image = Image.open(fp)
-    except UnidentifiedImageError as e:
-        raise InputError(f"{name} is not an image this app can read; accepted: {FORMATS_HINT}") from e
     except Image.DecompressionBombError as e:
         raise InputError(f"{name} is too large: {e}; at most {MAX_PIXELS:,} pixels") from e
+    except DECODE_ERRORS as e:  # UnidentifiedImageError is an OSError
+        raise InputError(f"{name} is not an image this app can read; accepted: {FORMATS_HINT}") from e
     _check_pixels(image.size, name)
     try:
         image.load()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+    except (*DECODE_ERRORS, Image.DecompressionBombError) as e:
         raise InputError(f"{name} could not be decoded (truncated or corrupt: {e}); "
                          f"re-save it as {FORMATS_HINT}") from e
     return image
