@@ -16,6 +16,7 @@ TITLE = "Multimodal Model Studio"
 INTRO = ("Explore how multimodal transformers fuse what they see and read. Every tab runs the same "
          "engine (`mmcore`) and shows the model's attention over your input.")
 MAX_FILE_SIZE = "10mb"  # uploads larger than this are refused by the server
+DELETE_CACHE = (900, 1800)  # every 15 min, delete uploads and outputs older than 30 min
 # (label, module with build() and, where a tab needs shipped models first, available())
 TABS = (("Visual QA", vqa), ("Captioning", caption), ("Fusion strategies", fusion))
 
@@ -31,7 +32,7 @@ def build_app() -> gr.Blocks:
     # Each tab is its own Blocks, built outside the app's context and rendered into it once
     # (building inside the context would render it twice).
     tabs = [(label, module.build()) for label, module in TABS if getattr(module, "available", lambda: True)()]
-    with gr.Blocks(title=TITLE) as app:
+    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as app:
         gr.Markdown(f"# {TITLE}\n{INTRO}")
         with gr.Tabs():
             for label, tab in tabs:

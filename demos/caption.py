@@ -8,10 +8,10 @@ import numpy as np
 
 import mmcore
 from mmcore.inputs import load_image
-from mmcore.overlay import overlay
 from mmcore.shapesworld.caption import generate_caption_scene
 
-from .common import DEFAULT_MODEL, ImageUpload, friendly_errors, how_it_works, model_settings, registry_model
+from .common import (DEFAULT_MODEL, ImageUpload, friendly_errors, how_it_works, model_settings, overlay_file,
+                     registry_model)
 from .examples import caption_examples
 
 HOW_IT_WORKS = r"""
@@ -52,10 +52,10 @@ def caption(image: str | None, prompt: str = "", method: str = "greedy", beams: 
     result = mmcore.caption(image, prompt or None, decoding=decoding, profile=profile,
                             model=registry_model("caption", model), precision=precision)
     picture = load_image(image)
-    word_maps = [overlay(picture, m) for m in result.token_maps]
+    word_maps = [overlay_file(picture, m) for m in result.token_maps]
     words = [(f"{t} ", "word") for t in result.tokens]  # one chip per token, click to see its map
     gallery = list(zip(word_maps, result.tokens))
-    return (result.caption, words, overlay(picture, result.attention), gallery, _info(result), word_maps)
+    return (result.caption, words, overlay_file(picture, result.attention), gallery, _info(result), word_maps)
 
 
 def _info(result: mmcore.CaptionResult) -> str:

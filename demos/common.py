@@ -1,13 +1,20 @@
 """Pieces every tab shares: model settings, error reporting, the "how it works" panel."""
 from __future__ import annotations
 
+import os
+import tempfile
+import time
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
+from PIL import Image
 
 from mmcore import MMCoreError
+from mmcore.overlay import overlay
 from mmcore.registry import models_for
 from mmcore.spec import PRECISIONS, PROFILES
 
@@ -29,6 +36,40 @@ class ImageUpload(gr.Image):
 
     def preprocess(self, payload):  # noqa: ANN001 - gradio's ImageData | None
         return None if payload is None else str(payload.path)
+
+
+OUTPUT_DIR = Path(tempfile.gettempdir()) / "mmstudio-outputs"  # pictures the tabs return, as files
+OUTPUT_KEEP_S = 600  # Gradio has copied them into its own cache long before this
+
+
+def picture_file(picture: np.ndarray | Image.Image) -> str:
+    """An output picture as a PNG file of its own, for Gradio to copy into its cache.
+
+    Returned as an array or a PIL image, Gradio writes the picture in place under a name
+    made from its bytes, so identical outputs of concurrent requests (two users, one
+    example) rewrite a file while a client downloads it, and that download breaks
+    (tests/test_soak.py saw it). A file path takes Gradio's copy-then-rename path instead.
+    """
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    _sweep(OUTPUT_DIR, time.time() - OUTPUT_KEEP_S)
+    fd, path = tempfile.mkstemp(suffix=".png", dir=OUTPUT_DIR)
+    with os.fdopen(fd, "wb") as f:
+        (picture if isinstance(picture, Image.Image) else Image.fromarray(picture)).save(f, format="PNG")
+    return path
+
+
+def overlay_file(picture: Image.Image, heat: np.ndarray) -> str:
+    """The heatmap over the picture, as a file (see picture_file)."""
+    return picture_file(overlay(picture, heat))
+
+
+def _sweep(folder: Path, cutoff: float) -> None:
+    for old in folder.glob("*.png"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:  # another request swept it first
+            pass
 
 
 def model_settings(task: str, with_top_k: bool = True) -> tuple[gr.components.Component | None, ...]:

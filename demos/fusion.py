@@ -8,12 +8,11 @@ import gradio as gr
 
 import mmcore
 from mmcore.benchmark import HEADERS, PLOT, load_report, table_rows
-from mmcore.overlay import overlay
 from mmcore.loading import where
 from mmcore.registry import FUSION_MODELS, REGISTRY
 from mmcore.spec import PRECISIONS
 
-from .common import ImageUpload, friendly_errors, how_it_works
+from .common import ImageUpload, friendly_errors, how_it_works, overlay_file
 from .examples import vqa_examples
 from .vqa import random_scene
 
@@ -67,8 +66,8 @@ def compare(image: str | None, question: str, precision: str = "auto") -> tuple[
     panels: list[Any] = []
     for row in result.rows:
         r = row.result
-        panels += [dict(r.top_k), overlay(picture, r.attention),
-                   [(overlay(picture, m), name) for name, m in r.maps],
+        panels += [dict(r.top_k), overlay_file(picture, r.attention),
+                   [(overlay_file(picture, m), name) for name, m in r.maps],
                    f"**{r.latency_ms:.0f} ms** · `{r.model}` · {r.precision}"]
     verdict = ("All three strategies agree." if result.agree
                else "The strategies disagree: compare where each one looked.")

@@ -7,11 +7,11 @@ import gradio as gr
 import numpy as np
 
 import mmcore
-from mmcore.overlay import overlay
 from mmcore.shapesworld.render import COLOR_NAMES
 from mmcore.shapesworld.vqa import CANONICAL, QUESTION_TYPES, generate_scene
 
-from .common import DEFAULT_MODEL, ImageUpload, friendly_errors, how_it_works, model_settings, registry_model
+from .common import (DEFAULT_MODEL, ImageUpload, friendly_errors, how_it_works, model_settings, overlay_file,
+                     registry_model)
 from .examples import vqa_examples
 
 HOW_IT_WORKS = r"""
@@ -54,8 +54,8 @@ def answer(image: str | None, question: str, profile: str = "auto", model: str =
     result = mmcore.vqa(image, question, top_k=int(top_k), profile=profile,
                         model=registry_model("vqa", model), precision=precision)
     picture = mmcore.inputs.load_image(image)
-    gallery = [(overlay(picture, m), name) for name, m in result.maps]
-    return (result.answer, dict(result.top_k), overlay(picture, result.attention), gallery, _info(result))
+    gallery = [(overlay_file(picture, m), name) for name, m in result.maps]
+    return (result.answer, dict(result.top_k), overlay_file(picture, result.attention), gallery, _info(result))
 
 
 def _info(result: mmcore.VQAResult) -> str:

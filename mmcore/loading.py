@@ -141,24 +141,24 @@ def resolve(task: str, profile: str = "auto", model: str | None = None,
 logging.getLogger("bitsandbytes.autograd._functions").setLevel(logging.ERROR)
 
 _CACHE: dict[ModelSpec, LoadedModel] = {}
-_LOCKS: dict[ModelSpec, threading.Lock] = {}
-_GUARD = threading.Lock()
+# One lock for every load, not one per spec: from_pretrained builds models under process-wide
+# patches (meta-device init), so two different models loading in two threads at once can
+# leave one with meta tensors ("Cannot copy out of meta tensor"; tests/test_soak.py saw it).
+_LOAD_LOCK = threading.Lock()
 
 
 def load(spec: ModelSpec) -> LoadedModel:
-    """The model for spec, loaded once per process (thread-safe, per-spec locks)."""
+    """The model for spec, loaded once per process (thread-safe; loads run one at a time)."""
     if spec in _CACHE:
         return _CACHE[spec]
-    with _GUARD:
-        lock = _LOCKS.setdefault(spec, threading.Lock())
-    with lock:
+    with _LOAD_LOCK:
         if spec not in _CACHE:
             _CACHE[spec] = _load(spec)
     return _CACHE[spec]
 
 
 def clear_cache() -> None:
-    with _GUARD:
+    with _LOAD_LOCK:
         _CACHE.clear()
 
 

@@ -97,3 +97,10 @@ def test_fusion_bad_input_is_clear(client, scene_png):
         client.predict(handle_file(str(scene_png)), "", api_name="/fusion")
     with pytest.raises(AppError, match="No image"):
         client.predict(None, QUESTION, api_name="/fusion")
+
+
+def test_uploads_are_cleaned_up_and_nothing_is_shared():
+    import app
+
+    demo = app.build_app()
+    assert demo.delete_cache == app.DELETE_CACHE and app.DELETE_CACHE[1] <= 3600
