@@ -33,7 +33,8 @@ sharpens or flattens the distribution first).
 multi-task loss: the captioning cross-entropy, plus a grounding term that pulls each word's
 cross-attention onto the object it is about (relation words: the second object). By the relation word
 the decoder has already read where the first object is, so looking at the second one tells it whether
-they sit side by side or one above the other.
+they sit side by side or one above the other. Pairs were taught in both orders, so the first colour word
+is a choice between the two objects, and its map covers both.
 """
 
 

@@ -56,8 +56,7 @@ register(ModelEntry("blip-caption", "caption", "pretrained", "Salesforce/blip-im
 register(ModelEntry("vit-gpt2-caption", "caption", "pretrained", "nlpconnect/vit-gpt2-image-captioning",
                     "vision-encoder-decoder", "main", "ViT encoder + GPT-2 decoder (VisionEncoderDecoderModel)"))
 register(ModelEntry("shapesworld-caption", "caption", "builtin", "caption", "vision-encoder-decoder", None,
-                    "Built-in: small ViT + BERT decoder trained on ShapesWorld caption scenes (interim: "
-                    "side-by-side pairs are captioned 'above'; see its model card)"))
+                    "Built-in: small ViT + BERT decoder trained on ShapesWorld caption scenes"))
 
 # The fusion comparison: one built-in VQA model per strategy, same parts, data and budget.
 FUSION_MODELS: dict[str, str] = {}

@@ -10,10 +10,9 @@ of the object that word is about: colour and shape words their object, relation 
 second object. Why the relation words point at the second object: by then the decoder has
 read the first object's position (at its colour and shape words, whose states it can
 attend back to), so reading the second one's gives both positions, and |dx| > |dy| is a
-small function of them. Earlier runs grounded relation words on both objects at once (76%
-exact: an average of two positions cannot say which axis dominates; every side-by-side pair
-was captioned "above") or on the encoder's [CLS] with a layout probe (no better in 500
-steps). Pairs are taught in both orders at random (the spec accepts either), so the first
+small function of them. Earlier runs grounded relation words on both objects at once (an
+average of two positions cannot say which axis dominates; every side-by-side pair was
+captioned "above") or on the encoder's [CLS] with a layout probe (no better in 500 steps). Pairs are taught in both orders at random (the spec accepts either), so the first
 word never has to settle the layout. The ViT's position embeddings start as 2-D sine /
 cosine waves plus plain x and y, so positions are linearly readable from the first step.
 """
@@ -317,8 +316,8 @@ has read the first object's position at its own words, so reading the second one
 decide whether |dx| > |dy|. Pairs are taught in both orders at random (the spec accepts either), and the
 ViT's position embeddings start as 2-D sine / cosine waves plus plain x and y.
 
-What did not work (earlier runs, same data): grounding relation words on both objects at once (76% exact:
-an average of two positions cannot say which axis dominates, and every side-by-side pair was captioned
+What did not work (earlier runs, same data): grounding relation words on both objects at once (an
+average of two positions cannot say which axis dominates, and every side-by-side pair was captioned
 "above"), and grounding them on the encoder's [CLS] with a layout probe (no better within 500 steps).
 
 ```json
