@@ -69,7 +69,8 @@ def show_word(word_maps: list, evt: gr.SelectData) -> Any:
     index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
     if not word_maps or index is None or not 0 <= index < len(word_maps):
         return gr.update()
-    return gr.update(value=word_maps[index], label=f"Where the model looked for “{evt.value[0] if isinstance(evt.value, (list, tuple)) else evt.value}”")
+    word = evt.value[0] if isinstance(evt.value, (list, tuple)) else evt.value
+    return gr.update(value=word_maps[index], label=f"Where the model looked for “{str(word).strip()}”")
 
 
 def _decoding_inputs() -> tuple[gr.components.Component, ...]:
