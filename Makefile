@@ -37,8 +37,9 @@ train-caption: setup
 eval-caption: setup
 	$(PY) -m mmcore.train caption --evaluate mmcore/builtin/caption
 
-# The three fusion-strategy models: one budget, only --fusion differs (early takes longest, about
-# 70 min on one busy core), then the comparison table and plot the Fusion tab and README show.
+# The three fusion-strategy models: one budget, only --fusion differs. Early fusion runs every layer
+# per question: hours on a CPU, minutes on a GPU. Then the comparison table and plot the Fusion tab
+# and README show.
 train-fusion: setup
 	for f in early late hybrid; do $(PY) -m mmcore.train fusion --fusion $$f --cache runs/cache || exit 1; done
 bench-fusion: setup
