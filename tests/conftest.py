@@ -8,6 +8,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach for the Hub
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
+import contextlib
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -77,3 +79,28 @@ def scene_png(tmp_path) -> Path:
     path = tmp_path / "scene.png"
     Image.fromarray(generate_scene(np.random.default_rng(5)).image(size=150, antialias=True)).save(path)
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(builtin: Path):
+    """The app, launched in this process on a free loopback port with `builtin` as its
+    built-in models (offline: auto -> those); yields the launched Blocks."""
+    import app
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(registry, "BUILTIN_DIR", builtin)
+        mp.setenv("GRADIO_SERVER_PORT", str(free_port()))
+        loading.clear_cache()
+        demo = app.build_app()
+        app.launch(demo, prevent_thread_lock=True, quiet=True)
+        try:
+            yield demo
+        finally:
+            demo.close()
+            loading.clear_cache()

@@ -1,38 +1,19 @@
 """The Gradio app, launched for real on loopback and called through gradio_client."""
 from __future__ import annotations
 
-import socket
-
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from mmcore import loading, registry
+from tests.conftest import serving
 
 QUESTION = "What is the shape of the red object?"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def client(tiny_builtin_dir):
-    import app
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(registry, "BUILTIN_DIR", tiny_builtin_dir)  # offline: auto -> this built-in model
-        mp.setenv("GRADIO_SERVER_PORT", str(_free_port()))
-        loading.clear_cache()
-        demo = app.build_app()
-        app.launch(demo, prevent_thread_lock=True, quiet=True)
-        try:
-            yield Client(demo.local_url, analytics_enabled=False, verbose=False)
-        finally:
-            demo.close()
-            loading.clear_cache()
+    with serving(tiny_builtin_dir) as demo:
+        yield Client(demo.local_url, analytics_enabled=False, verbose=False)
 
 
 def test_vqa_endpoint_answers(client, scene_png):

@@ -8,13 +8,12 @@ missing browser is a failure, not a skip.
 from __future__ import annotations
 
 import re
-import socket
 from pathlib import Path
 
 import pytest
 
 from demos.screenshots import CHROMIUM, FLAGS
-from mmcore import loading, registry
+from tests.conftest import serving
 
 CLOSEST = "What is the shape of the object closest to the blue object?"
 # (tab, its first example: text to click or an example image's file-name stem, button, output that fills in)
@@ -25,27 +24,10 @@ TABS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tiny_builtin_dir):
-    import app
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(registry, "BUILTIN_DIR", tiny_builtin_dir)
-        mp.setenv("GRADIO_SERVER_PORT", str(_free_port()))
-        loading.clear_cache()
-        demo = app.build_app()
-        app.launch(demo, prevent_thread_lock=True, quiet=True)
-        try:
-            yield demo.local_url
-        finally:
-            demo.close()
-            loading.clear_cache()
+    with serving(tiny_builtin_dir) as demo:
+        yield demo.local_url
 
 
 @pytest.fixture(scope="module")

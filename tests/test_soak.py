@@ -7,7 +7,6 @@ rewriting identical output pictures in place while a client downloads one
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -17,17 +16,13 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 USERS = 32
 SECONDS = float(os.environ.get("MMCORE_SOAK_SECONDS", "60"))
 WARMUP = SECONDS / 3  # the first third of the run loads models and fills allocator arenas and caches
 QUESTION = "What is the shape of the object closest to the red object?"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rss_kb(pid: int) -> int:
@@ -39,7 +34,7 @@ def _rss_kb(pid: int) -> int:
 
 @pytest.fixture(scope="module")
 def server(tiny_builtin_dir, tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("soak") / "server.log"
     env = {**os.environ, "MMCORE_BUILTIN_DIR": str(tiny_builtin_dir), "GRADIO_SERVER_PORT": str(port),
            "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT)}

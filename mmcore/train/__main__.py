@@ -31,7 +31,7 @@ RECIPES = {
                   dict(scenes=200, val_scenes=4, steps=30, scenes_per_step=8, eval_every=30)),
     "caption": Recipe(caption.CaptionTrainConfig, caption.train, caption.save, caption.write_card,
                       dict(scenes=200, val_scenes=8, steps=30, batch=16, eval_every=30)),
-    "fusion": Recipe(fusion.FusionTrainConfig, fusion.train, fusion.save, fusion_card.write_card,
+    "fusion": Recipe(fusion.FusionTrainConfig, fusion.train, vqa.save, fusion_card.write_card,
                      dict(scenes=200, val_scenes=4, steps=20, scenes_per_step=8, eval_every=20)),
 }
 

@@ -17,20 +17,15 @@ the three had learned to answer yet. Loss = CE(answer) + w_offset * offset
 """
 from __future__ import annotations
 
-import json
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from ..models.fusion_vqa import FUSIONS, ShapesFusionConfig, ShapesFusionForQuestionAnswering
 from ..shapesworld.vqa import ANSWERS, QUESTION_TYPES
-from . import augment
-from . import vqa_data as data
-from .vqa import Batcher, evaluate_bank, question_processor
+from .vqa import question_processor, run_steps
 
 COUNT = QUESTION_TYPES.index("count")
 
@@ -95,28 +90,6 @@ def train(cfg: FusionTrainConfig, log=print):
         raise ValueError(f"unknown fusion {cfg.fusion!r}; accepted: {', '.join(FUSIONS)}")
     torch.set_num_threads(cfg.threads)
     processor, model = build(cfg)
-    t0 = time.time()
-    bank = data.make_bank(cfg.scenes, cfg.seed, model.config.grid, cache=Path(cfg.cache) if cfg.cache else None)
-    log(f"{cfg.scenes} training scenes ready in {time.time() - t0:.0f}s")
-    batcher = Batcher(bank, processor, cfg, max_len=24)
-    val = data.make_bank(cfg.val_scenes, cfg.seed + 1, model.config.grid, augment=False)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     weights = {"answer": 1.0, "offset": cfg.w_offset, "token": cfg.w_token, "attention": cfg.w_attention}
-    curve: list[dict] = []
-    for step in tqdm(range(cfg.steps), desc=f"train fusion-{cfg.fusion}", mininterval=10):
-        for g in opt.param_groups:
-            g["lr"] = augment.cosine_lr(step, cfg.lr, cfg.warmup, cfg.steps)
-        model.train()
-        batch = batcher.sample()
-        terms = losses(model(batch["pixel_values"], batch["input_ids"], batch["attention_mask"]), batch)
-        augment.update(opt, model.parameters(), sum(weights[k] * v for k, v in terms.items()))
-        if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
-            row = augment.log_row(step + 1, t0, terms, evaluate_bank(model, processor, val))
-            curve.append(row)
-            log(json.dumps(row))
-            save(model, processor, Path(cfg.folder) / "checkpoint", cfg, curve)
+    curve = run_steps(cfg, processor, model, losses, weights, Path(cfg.folder), f"train fusion-{cfg.fusion}", log)
     return model, processor, curve
-
-
-def save(model, processor, out: Path, cfg: FusionTrainConfig, curve: list[dict]) -> None:
-    augment.save_run(model, processor, out, asdict(cfg), curve)

@@ -137,37 +137,45 @@ def build(cfg: TrainConfig):
 def train(cfg: TrainConfig, log=print) -> tuple[object, object, list[dict]]:
     torch.set_num_threads(cfg.threads)
     processor, model = build(cfg)
+    weights = {"answer": 1.0, "hop1": cfg.w_hop1, "hop2": cfg.w_hop2, "same": cfg.w_same,
+               "density": cfg.w_density, "count": cfg.w_count, "offset": cfg.w_offset}
+    curve = run_steps(cfg, processor, model, losses, weights, Path(cfg.out), "train vqa", log)
+    return model, processor, curve
+
+
+def run_steps(cfg, processor, model, loss_terms, weights: dict[str, float], out: Path, desc: str,
+              log=print) -> list[dict]:
+    """The training loop of the VQA-style recipes (vqa, fusion): sample scenes x questions,
+    minimise the weighted terms, log and checkpoint to out/checkpoint every eval_every steps."""
     t0 = time.time()
     bank = data.make_bank(cfg.scenes, cfg.seed, model.config.grid, cache=Path(cfg.cache) if cfg.cache else None)
-    log(f"generated {cfg.scenes} training scenes in {time.time() - t0:.0f}s")
+    log(f"{cfg.scenes} training scenes ready in {time.time() - t0:.0f}s")
     batcher = Batcher(bank, processor, cfg, max_len=24)
     val = data.make_bank(cfg.val_scenes, cfg.seed + 1, model.config.grid, augment=False)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    weights = {"answer": 1.0, "hop1": cfg.w_hop1, "hop2": cfg.w_hop2, "same": cfg.w_same,
-               "density": cfg.w_density, "count": cfg.w_count, "offset": cfg.w_offset}
     curve: list[dict] = []
-    bar = tqdm(range(cfg.steps), desc="train vqa", mininterval=5)
+    bar = tqdm(range(cfg.steps), desc=desc, mininterval=5)
     for step in bar:
         for g in opt.param_groups:
             g["lr"] = augment.cosine_lr(step, cfg.lr, cfg.warmup, cfg.steps)
         model.train()
         batch = batcher.sample()
-        out = model(batch["pixel_values"], batch["input_ids"], batch["attention_mask"])
-        terms = losses(out, batch)
+        terms = loss_terms(model(batch["pixel_values"], batch["input_ids"], batch["attention_mask"]), batch)
         loss = sum(weights[k] * v for k, v in terms.items())
         augment.update(opt, model.parameters(), loss)
         bar.set_postfix(loss=f"{loss.item():.3f}", ans=f"{terms['answer'].item():.3f}")
         if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
-            acc = evaluate_bank(model, processor, val)
-            row = augment.log_row(step + 1, t0, terms, acc)
-            curve.append(row)
-            log(json.dumps(row))
-            save(model, processor, Path(cfg.out) / "checkpoint", cfg, curve)
-    return model, processor, curve
+            curve.append(augment.log_row(step + 1, t0, terms, evaluate_bank(model, processor, val)))
+            log(json.dumps(curve[-1]))
+            save(model, processor, out / "checkpoint", cfg, curve)
+    return curve
 
 
-def save(model, processor, out: Path, cfg: TrainConfig, curve: list[dict]) -> None:
+def save(model, processor, out: Path, cfg, curve: list[dict]) -> None:
+    """A model folder with fp16 weights and the training log (config and curve)."""
     augment.save_run(model, processor, out, asdict(cfg), curve)
+
+
 
 
 # ----------------------------------------------------------------------------- evaluation
