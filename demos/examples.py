@@ -39,6 +39,34 @@ def scene_file(seed: int, size: int = 300, kind: str = "vqa") -> Path:
     return path
 
 
+# (text, face label or None): agreeing, one neutral side, conflicting, text only, face only.
+SENTIMENT_EXAMPLES: tuple[tuple[str, str | None], ...] = (
+    ("What a wonderful surprise, thank you all so much!", "positive"),
+    ("The parcel arrived broken and support never replied.", "negative"),
+    ("The meeting has moved to Thursday at ten.", "positive"),
+    ("I finally passed my driving test!", "negative"),
+    ("Honestly, this is the worst update they have ever shipped.", None),
+    ("", "neutral"),
+)
+FACE_SEEDS = {"positive": 301, "negative": 302, "neutral": 303}
+
+
+def face_file(label: str, size: int = 300) -> Path:
+    """A ShapesWorld face with this label (a fixed seed per label), as a PNG."""
+    from mmcore.shapesworld.faces import generate_face
+
+    path = EXAMPLES_DIR / f"face_{label}.png"
+    if not path.is_file():
+        EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
+        face = generate_face(np.random.default_rng(FACE_SEEDS[label]), label)
+        Image.fromarray(face.image(size=size)).save(path)
+    return path
+
+
+def sentiment_examples() -> list[list[str | None]]:
+    return [[text, str(face_file(label)) if label else None] for text, label in SENTIMENT_EXAMPLES]
+
+
 def vqa_examples() -> list[list[str]]:
     return [[str(scene_file(seed)), question] for seed, question in VQA_EXAMPLES]
 

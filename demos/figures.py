@@ -39,5 +39,28 @@ def vqa_attention(path: Path = DOCS / "vqa_attention.png") -> Path:
     return path
 
 
+LABEL_COLOURS = {"positive": "#2e9e5b", "negative": "#d1495b", "neutral": "#8d99ae"}
+
+
+def fusion_bars(fused) -> np.ndarray:
+    """Grouped bars: each fusion strategy's probability per label, as an RGB array."""
+    from mmcore.models.sentiment import LABELS
+
+    fig, ax = plt.subplots(figsize=(4.6, 2.6), dpi=100)
+    x = np.arange(len(fused))
+    for j, label in enumerate(LABELS):
+        ax.bar(x + (j - 1) * 0.26, [f.scores[label] for f in fused], 0.26, label=label, color=LABEL_COLOURS[label])
+    ax.set_xticks(x, [f"{f.strategy}\n-> {f.label}" for f in fused], fontsize=9)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("probability", fontsize=9)
+    ax.legend(fontsize=8, ncols=3, loc="upper center", bbox_to_anchor=(0.5, 1.2), frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    fig.canvas.draw()
+    picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return picture
+
+
 if __name__ == "__main__":
     print(vqa_attention())

@@ -11,17 +11,19 @@ from .registry import FUSION_MODELS, REGISTRY
 from .tasks.base import Task
 from .tasks.caption import CaptionResult, CaptionTask
 from .tasks.fusion import FusionResult, FusionTask, strategies_for
+from .tasks.sentiment import SentimentResult, SentimentTask, sentiment_specs
 from .tasks.vqa import VQAResult, VQATask
 
-TASKS: dict[str, Any] = {"vqa": VQATask, "caption": CaptionTask, "fusion": FusionTask}
+TASKS: dict[str, Any] = {"vqa": VQATask, "caption": CaptionTask, "fusion": FusionTask, "sentiment": SentimentTask}
 
 
 def task(name: str, profile: str = "auto", model: str | None = None, precision: str = "auto",
-         device: str = "auto", fusion: str | None = None) -> Task | FusionTask:
+         device: str = "auto", fusion: str | None = None) -> Task | FusionTask | SentimentTask:
     """The pipeline of a task for these choices (its model is loaded once and cached).
 
     fusion: for "fusion", the one strategy to run (None: all); for "vqa", runs that
-    strategy's built-in model (the same as model="fusion-<strategy>").
+    strategy's built-in model (the same as model="fusion-<strategy>"); for "sentiment",
+    the strategy behind the headline label (None: hybrid where the model has it).
     """
     if name not in TASKS:
         raise InputError(f"unknown task {name!r}; available: {', '.join(TASKS)}")
@@ -29,6 +31,8 @@ def task(name: str, profile: str = "auto", model: str | None = None, precision: 
         if model is not None:
             raise InputError("the fusion task picks its models itself; choose a strategy with fusion= / --fusion")
         return FusionTask(strategies_for(fusion), profile, precision, device)
+    if name == "sentiment":
+        return SentimentTask(sentiment_specs(profile, model, precision, device), fusion)
     if fusion is not None:
         model = _fusion_model(name, model, fusion)
     return TASKS[name](resolve(name, profile, model, precision, device))
@@ -78,6 +82,17 @@ def fusion(image: ImageLike, question: str, *, strategies: str | None = None, to
 def fusion_batch(items: list[tuple[ImageLike, str]], *, strategies: str | None = None, top_k: int = 3,
                  **choices: Any) -> list[FusionResult | MMCoreError]:
     return task("fusion", fusion=strategies, **choices).run_batch(items, top_k=top_k)
+
+
+def sentiment(text: str | None = None, image: ImageLike | None = None, *, fusion: str | None = None,
+              **choices: Any) -> SentimentResult:
+    """Sentiment of a text, an image, or both: each modality's, fused three ways, and why."""
+    return task("sentiment", fusion=fusion, **choices).run((text, image))
+
+
+def sentiment_batch(items: list[tuple[str | None, ImageLike | None]], *, fusion: str | None = None,
+                    **choices: Any) -> list[SentimentResult | MMCoreError]:
+    return task("sentiment", fusion=fusion, **choices).run_batch(items)
 
 
 def list_models() -> list[dict[str, Any]]:

@@ -3,7 +3,8 @@
   python -m mmcore vqa IMAGE "QUESTION" [--json]
   python -m mmcore caption IMAGE [--prompt TEXT] [--decoding beam --beams 3] [--json]
   python -m mmcore fusion IMAGE "QUESTION" [--fusion early|late|hybrid] [--json]
-  python -m mmcore vqa|caption|fusion --batch IN.jsonl   # JSON Lines out, one per input line
+  python -m mmcore sentiment ["TEXT"] [--image IMAGE] [--fusion early|late|hybrid] [--json]
+  python -m mmcore vqa|caption|fusion|sentiment --batch IN.jsonl   # JSON Lines out, one per input line
   python -m mmcore benchmark fusion [--scenes N]   # regenerates benchmarks/fusion.{json,md}
   python -m mmcore models [--json]
 
@@ -39,6 +40,13 @@ class TaskCLI:
     options: Callable[[argparse.Namespace], dict]  # flags -> run options
     human: Callable[[Any], str]  # one result -> readable text
     primary: tuple[str, ...]  # output fields listed first in JSON rows
+    positionals: tuple[str, ...] = ("image", "question")  # inputs given as positionals (others: flags)
+    one_of: tuple[str, ...] = ()  # inputs of which at least one must be given
+
+    def given(self, args: argparse.Namespace) -> bool:
+        """Whether the inputs of one item are on the command line."""
+        return all(getattr(args, k, None) for k in self.required) and (
+            not self.one_of or any(getattr(args, k, None) for k in self.one_of))
 
 
 def _vqa_flags(p: argparse.ArgumentParser) -> None:
@@ -76,6 +84,19 @@ def _fusion_human(r) -> str:
     return "strategy answer  score     latency  model\n" + "\n".join(lines) + "\n"
 
 
+def _sentiment_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--image", help="image file (a face, a photo); give it, a TEXT, or both")
+
+
+def _sentiment_human(r) -> str:
+    side = lambda m: f"{m.label} {m.scores[m.label]:.3f}" if m else "-"  # noqa: E731
+    fused = "  ".join(f"{f.strategy} {f.label} {f.scores[f.label]:.3f}" for f in r.fused)
+    words = ", ".join(f"{w} {s:+.2f}" for w, s in r.words if abs(s) >= 0.05) or "-"
+    how = f"{r.strategy} fusion, driven by {r.driver}" if r.strategy != "none" else f"{r.driver} only"
+    return (f"sentiment: {r.label} ({r.scores[r.label]:.3f})  [{how}]\ntext: {side(r.text)}   image: {side(r.image)}\n"
+            f"fused: {fused}\nwords: {words}\n" + _model_line(r))
+
+
 def _model_line(r) -> str:
     return f"model: {r.model} [{r.profile}, {r.precision} on {r.device}]"
 
@@ -88,6 +109,10 @@ TASKS: dict[str, TaskCLI] = {
     "fusion": TaskCLI("fusion", "the same question answered by early, late and hybrid fusion",
                       ("image", "question"), ("image", "question"), _vqa_flags, lambda a: {"top_k": a.top_k},
                       _fusion_human, ("results",)),
+    "sentiment": TaskCLI("sentiment", "text and/or image sentiment, fused early, late and hybrid", ("text", "image"),
+                         (), _sentiment_flags, lambda a: {}, _sentiment_human, ("label", "scores", "text_label",
+                                                                                 "image_label"), ("text",),
+                         ("text", "image")),
 }
 
 
@@ -113,7 +138,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", choices=PRECISIONS, default="auto")
     p.add_argument("--device", choices=DEVICES, default="auto")
     p.add_argument("--fusion", choices=tuple(FUSION_MODELS),
-                   help="fusion: run only this strategy; vqa: use this strategy's built-in model")
+                   help="fusion: run only this strategy; vqa: use this strategy's built-in model; "
+                        "sentiment: the strategy behind the headline label")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -122,9 +148,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     for t in TASKS.values():
         s = sub.add_parser(t.name, help=t.help)
-        s.add_argument("image", nargs="?", help="image file")
-        if "question" in t.inputs:
-            s.add_argument("question", nargs="?", help="question about the image")
+        helps = {"image": "image file", "question": "question about the image", "text": "text to read"}
+        for name in t.positionals:
+            s.add_argument(name, nargs="?", help=helps[name])
         s.add_argument("--batch", metavar="IN.jsonl",
                        help="JSON Lines: {" + ", ".join(f'"{k}"' for k in ("id", *t.inputs)) + "} per line")
         _common(s)
@@ -151,9 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "benchmark":
         return _benchmark(args)
     t = TASKS[args.command]
-    given = all(getattr(args, k, None) for k in t.required)
-    if bool(args.batch) == given:
-        p.error(f"{t.name} takes either {' and '.join(k.upper() for k in t.required)}, or --batch IN.jsonl")
+    if bool(args.batch) == t.given(args):
+        what = " and ".join(k.upper() for k in t.required) or " and/or ".join(k.upper() for k in t.one_of)
+        p.error(f"{t.name} takes either {what}, or --batch IN.jsonl")
     return _batch(t, args) if args.batch else _one(t, args)
 
 
@@ -204,13 +230,18 @@ def _parse_line(t: TaskCLI, n: int, line: str, base: Path) -> tuple[Any, tuple |
         return None, f"line {n} is not valid JSON ({e}); expected {shape}"
     if not isinstance(obj, dict):
         return None, f"line {n} is not a JSON object; expected {shape}"
-    bad = [k for k in t.inputs if (k in t.required or k in obj) and not isinstance(obj.get(k), str)]
+    bad = [k for k in t.inputs if (k in t.required or obj.get(k) is not None) and not isinstance(obj.get(k), str)]
     if bad:
         return obj.get("id"), f"line {n}: missing or non-text field(s) {', '.join(bad)}"
-    image = Path(obj["image"])
-    if not image.is_absolute() and not image.exists():
-        image = base / image  # relative paths: from the working directory, else the batch file's
-    return obj.get("id"), tuple(str(image) if k == "image" else obj.get(k) for k in t.inputs)
+    if t.one_of and not any(obj.get(k) for k in t.one_of):
+        return obj.get("id"), f"line {n}: give at least one of {', '.join(t.one_of)}"
+    return obj.get("id"), tuple(_path(obj[k], base) if k == "image" and obj.get(k) else obj.get(k) for k in t.inputs)
+
+
+def _path(name: str, base: Path) -> str:
+    """Relative paths: from the working directory, else from the batch file's folder."""
+    image = Path(name)
+    return str(image if image.is_absolute() or image.exists() else base / image)
 
 
 def _answer_lines(t: TaskCLI, task, lines: list[str], base: Path, options: dict) -> Iterator[dict]:

@@ -67,10 +67,23 @@ for _strategy, _how in (("early", "question and image tokens in one stream from 
         f"fusion-{_strategy}", "vqa", "builtin", f"fusion-{_strategy}", "shapesworld-fusion", None,
         f"Built-in, {_strategy} fusion: {_how} (Fusion tab)")).name
 
+# Sentiment: one built-in model reads text and face and fuses them three ways; the
+# pretrained profile pairs a text classifier with CLIP zero-shot and fuses them late.
+register(ModelEntry("shapesworld-sentiment", "sentiment", "builtin", "sentiment", "shapesworld-sentiment", None,
+                    "Built-in: VADER's reading of the text + a face CNN, fused late, early and hybrid"))
+register(ModelEntry("twitter-roberta-sentiment", "sentiment", "pretrained",
+                    "cardiffnlp/twitter-roberta-base-sentiment-latest", "text-sentiment", "main",
+                    "RoBERTa-base fine-tuned for tweet sentiment (text only)"))
+register(ModelEntry("clip-sentiment", "sentiment", "pretrained", "openai/clip-vit-base-patch32", "clip-sentiment",
+                    "main", "CLIP ViT-B/32 zero-shot: the image against positive / negative / neutral prompts"))
+# the pretrained profile's sentiment models: (text model, image model)
+SENTIMENT_PAIR: tuple[str, str] = ("twitter-roberta-sentiment", "clip-sentiment")
+
 # Preference order per task and profile; the first available one is the default.
 DEFAULTS: dict[str, dict[str, tuple[str, ...]]] = {
     "vqa": {"pretrained": ("vilt-vqa", "blip-vqa"), "builtin": ("shapesworld-vqa",)},
     "caption": {"pretrained": ("blip-caption", "vit-gpt2-caption"), "builtin": ("shapesworld-caption",)},
+    "sentiment": {"builtin": ("shapesworld-sentiment",)},  # pretrained: the SENTIMENT_PAIR
 }
 
 

@@ -255,3 +255,51 @@ def build_tiny_shapes_captioner(path: Path) -> Path:
 
     processor, model = build(CaptionTrainConfig(hidden=64, encoder_layers=1, decoder_layers=1))
     return _save(Path(path), model.eval(), processor)
+
+
+# ----------------------------------------------------------------------------- sentiment
+# The built-in text + face model, and the pretrained pair's families (a RoBERTa sequence
+# classifier, CLIP), same conventions as above.
+
+SENTIMENT_WORDS = "i love hate this it the is was a not very good bad great awful movie day food happy sad".split()
+
+
+def build_tiny_shapes_sentiment(path: Path) -> Path:
+    """Write a random built-in sentiment model (mmcore.models.sentiment) + its image processor."""
+    from mmcore.models.processing import build_image_processor
+    from mmcore.models.sentiment import ShapesSentimentConfig, ShapesSentimentModel
+
+    config = ShapesSentimentConfig(hidden_size=32, cnn_channels=8, num_attention_heads=2)
+    torch.manual_seed(SEED)
+    return _save(Path(path), ShapesSentimentModel(config).eval(), build_image_processor(config.image_size))
+
+
+def build_tiny_roberta_sentiment(path: Path) -> Path:
+    """A random RobertaForSequenceClassification with cardiffnlp's labels; a BERT word-piece
+    tokenizer stands in for RoBERTa's BPE (no offline RoBERTa vocabulary here)."""
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    vocab = _vocab(extra=SENTIMENT_WORDS)
+    config = RobertaConfig(vocab_size=_round_up(len(vocab), 32), hidden_size=64, num_hidden_layers=1,
+                           num_attention_heads=4, intermediate_size=128, max_position_embeddings=80,
+                           pad_token_id=0, bos_token_id=2, eos_token_id=3,
+                           id2label={0: "negative", 1: "neutral", 2: "positive"})
+    torch.manual_seed(SEED)
+    return _save(Path(path), RobertaForSequenceClassification(config).eval(), _tokenizer(vocab))
+
+
+def build_tiny_clip(path: Path) -> Path:
+    """A random CLIPModel (32 px images, 8 px patches) + CLIPProcessor with a word-piece tokenizer."""
+    from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
+
+    vocab = _vocab(extra=SENTIMENT_WORDS + "photo face person picture with joyful cheerful smiling frowning angry "
+                                           "upset gloomy neutral expression calm expressionless ordinary an or".split())
+    ids = dict(pad_token_id=0, bos_token_id=vocab["[CLS]"], eos_token_id=vocab["[SEP]"])
+    text = dict(vocab_size=_round_up(len(vocab), 32), hidden_size=64, num_hidden_layers=1, num_attention_heads=4,
+                intermediate_size=128, max_position_embeddings=40, **ids)
+    vision = dict(image_size=32, patch_size=8, hidden_size=64, num_hidden_layers=1, num_attention_heads=4,
+                  intermediate_size=128)
+    torch.manual_seed(SEED)
+    model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=32)).eval()
+    images = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    return _save(Path(path), model, CLIPProcessor(image_processor=images, tokenizer=_tokenizer(vocab)))

@@ -8,18 +8,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from transformers import (
+    AutoImageProcessor,
+    AutoTokenizer,
     BlipForConditionalGeneration,
+    CLIPModel,
+    RobertaForSequenceClassification,
     BlipForQuestionAnswering,
     ViltForQuestionAnswering,
     VisionEncoderDecoderModel,
 )
 
+from ..models.sentiment import ShapesSentimentConfig, ShapesSentimentModel
 from ..models import ShapesFusionConfig, ShapesFusionForQuestionAnswering, ShapesVQAConfig, ShapesVQAForQuestionAnswering
 from .base import CaptionAdapter, CaptionOutput, Decoding, LoadedModel, VQAAdapter, VQAOutput
 from .blip import BlipVQAAdapter
 from .caption_blip import BlipCaptionAdapter
 from .caption_ved import VisionEncoderDecoderCaptionAdapter
 from .fusion import FusionVQAAdapter
+from .sentiment import ClipSentimentAdapter, ShapesSentimentAdapter, TextClassifierSentimentAdapter
 from .shapesworld import ShapesWorldVQAAdapter
 from .vilt import ViltVQAAdapter
 
@@ -61,6 +67,12 @@ register_arch(Arch("shapesworld-vqa", "vqa", ShapesVQAConfig.model_type, ShapesV
                    ShapesWorldVQAAdapter))
 register_arch(Arch("shapesworld-fusion", "vqa", ShapesFusionConfig.model_type, ShapesFusionForQuestionAnswering,
                    FusionVQAAdapter))
+
+register_arch(Arch("shapesworld-sentiment", "sentiment", ShapesSentimentConfig.model_type, ShapesSentimentModel,
+                   ShapesSentimentAdapter, AutoImageProcessor.from_pretrained))
+register_arch(Arch("text-sentiment", "sentiment", "roberta", RobertaForSequenceClassification,
+                   TextClassifierSentimentAdapter, AutoTokenizer.from_pretrained))
+register_arch(Arch("clip-sentiment", "sentiment", "clip", CLIPModel, ClipSentimentAdapter))
 
 
 def arch_for_model_type(model_type: str, task: str) -> Arch | None:

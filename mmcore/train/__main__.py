@@ -1,4 +1,4 @@
-"""python -m mmcore.train vqa|caption|fusion [--steps N] [--out DIR] [--smoke] [--evaluate DIR]
+"""python -m mmcore.train vqa|caption|fusion|sentiment [--steps N] [--out DIR] [--smoke] [--evaluate DIR]
 
 Trains a built-in model from scratch on CPU (seeded), logs validation accuracy every
 --eval-every steps, writes a Hugging Face model folder and scores it on fresh held-out
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from . import caption, fusion, fusion_card, vqa, vqa_card
+from . import caption, fusion, fusion_card, sentiment, sentiment_card, vqa, vqa_card
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ RECIPES = {
                       dict(scenes=200, val_scenes=8, steps=30, batch=16, eval_every=30)),
     "fusion": Recipe(fusion.FusionTrainConfig, fusion.train, vqa.save, fusion_card.write_card,
                      dict(scenes=200, val_scenes=4, steps=20, scenes_per_step=8, eval_every=20)),
+    "sentiment": Recipe(sentiment.SentimentTrainConfig, sentiment.train, sentiment.save, sentiment_card.write_card,
+                        dict(steps=20, batch=16, faces=60, eval_every=10)),
 }
 
 

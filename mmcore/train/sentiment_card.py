@@ -1,0 +1,132 @@
+"""Scores a built-in sentiment model folder through mmcore's real task path and writes its
+card (README.md) and eval.json: `python -m mmcore.train sentiment --evaluate DIR`.
+
+  text:  the held-out sentences (tests/data/sentiment_heldout.tsv: 300 English sentences
+         written apart from the training set, 20 topics), text only; VADER alone beside it.
+  faces: fresh ShapesWorld faces (seed 2026) at 75 px and at 300 px anti-aliased.
+  pairs: every held-out sentence with one fresh face of each label: agreeing pairs,
+         pairs with one neutral side, and conflicting pairs (positive vs negative), per
+         fusion strategy, against the label rule of models.sentiment.fused_target.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .. import lexicon
+from ..models.sentiment import LABELS, STRATEGIES
+from ..shapesworld.faces import generate_face
+from .sentiment import load_sentences
+
+HELDOUT = Path(__file__).resolve().parents[2] / "tests" / "data" / "sentiment_heldout.tsv"
+POLARITY = {"positive": 1, "negative": -1, "neutral": 0}
+
+
+def pair_label(text: str, face: str) -> str:
+    total = POLARITY[text] + POLARITY[face]
+    return "positive" if total > 0 else "negative" if total < 0 else "neutral"
+
+
+def vader_label(text: str) -> str:
+    """VADER's own rule: compound >= 0.05 positive, <= -0.05 negative, else neutral."""
+    c = lexicon.read(text).scores["compound"]
+    return "positive" if c >= 0.05 else "negative" if c <= -0.05 else "neutral"
+
+
+def _task(folder: Path):
+    from ..tasks.sentiment import SentimentTask, sentiment_specs
+
+    return SentimentTask(sentiment_specs("auto", str(folder), "fp32", "cpu"))
+
+
+def _run(task, items: list, chunk: int = 64) -> list:
+    return [r for i in range(0, len(items), chunk) for r in task.run_batch(items[i:i + chunk])]
+
+
+def evaluate(folder: Path, seed: int = 2026, n_faces: int = 600) -> dict:
+    task = _task(folder)
+    sentences = [(LABELS[y], t) for y, t in load_sentences(HELDOUT)]
+    text = _run(task, [(t, None) for _, t in sentences])
+    rng = np.random.default_rng(seed)
+    faces = [generate_face(rng, LABELS[i % 3]) for i in range(n_faces)]
+    small = _run(task, [(None, Image.fromarray(f.image())) for f in faces])
+    large = _run(task, [(None, Image.fromarray(f.image(size=300))) for f in faces])
+    pair_faces = [generate_face(rng, lab) for _ in sentences for lab in LABELS]
+    pairs = [(t, Image.fromarray(f.image())) for (_, t), f in zip([s for s in sentences for _ in LABELS], pair_faces)]
+    fused = _run(task, pairs)
+    return _scores(sentences, text, faces, small, large, pair_faces, fused)
+
+
+def _acc(pred: list[str], gold: list[str]) -> float:
+    return round(100 * float(np.mean([p == g for p, g in zip(pred, gold)])), 1) if gold else float("nan")
+
+
+def _scores(sentences, text, faces, small, large, pair_faces, fused) -> dict:
+    gold = [y for y, _ in sentences]
+    pred = [r.text.label for r in text]
+    out = {"text": {"model": _acc(pred, gold), "vader_alone": _acc([vader_label(t) for _, t in sentences], gold),
+                    **{f"model_{lab}": _acc([p for p, g in zip(pred, gold) if g == lab], [lab] * gold.count(lab))
+                       for lab in LABELS}},
+           "faces": {"75px": _acc([r.image.label for r in small], [f.label for f in faces]),
+                     "300px_antialiased": _acc([r.image.label for r in large], [f.label for f in faces])}}
+    texts = [y for y in gold for _ in LABELS]
+    kinds = ["agree" if t == f.label else "conflict" if {t, f.label} == {"positive", "negative"} else "one_neutral"
+             for t, f in zip(texts, pair_faces)]
+    want = [pair_label(t, f.label) for t, f in zip(texts, pair_faces)]
+    for s in STRATEGIES:
+        got = [next(x.label for x in r.fused if x.strategy == s) for r in fused]
+        out[f"pairs_{s}"] = {k: _acc([g for g, kk in zip(got, kinds) if kk == k], [w for w, kk in zip(want, kinds) if kk == k])
+                             for k in ("agree", "one_neutral", "conflict")} | {"all": _acc(got, want)}
+    return out
+
+
+def write_card(folder: Path) -> dict:
+    scores = evaluate(folder)
+    (folder / "eval.json").write_text(json.dumps(scores, indent=1))
+    log = json.loads((folder / "training_log.json").read_text())
+    (folder / "README.md").write_text(_card(scores, log))
+    print(json.dumps(scores, indent=1))
+    return scores
+
+
+def _card(s: dict, log: dict) -> str:
+    cfg, curve = log["config"], log["curve"]
+    t, f = s["text"], s["faces"]
+    rows = "\n".join(f"| {k} | {s[f'pairs_{k}']['agree']} | {s[f'pairs_{k}']['one_neutral']} | "
+                     f"{s[f'pairs_{k}']['conflict']} | {s[f'pairs_{k}']['all']} |" for k in STRATEGIES)
+    return f"""---
+license: apache-2.0
+library_name: transformers
+tags: [mmcore, sentiment, multimodal, shapesworld]
+---
+# mmcore built-in sentiment model
+
+Text + face sentiment with three fusion heads (late, early, hybrid); architecture in
+`mmcore/models/sentiment.py`, recipe in `mmcore/train/sentiment.py`. Its text side reads
+VADER's per-word valences and the frozen all-MiniLM-L6-v2 sentence encoder
+(`mmcore/text_encoder.py`, not stored here).
+
+Trained with `python -m mmcore.train sentiment --steps {cfg['steps']}` ({curve[-1]['seconds']:.0f} s on CPU).
+Scores below: `python -m mmcore.train sentiment --evaluate <this folder>`, through mmcore's task path.
+
+## Text: 300 held-out English sentences (tests/data/sentiment_heldout.tsv)
+| reader | accuracy % |
+|---|---|
+| this model (text head) | {t['model']} |
+| VADER alone (compound >= 0.05 / <= -0.05) | {t['vader_alone']} |
+
+Per label (this model): positive {t['model_positive']}, negative {t['model_negative']}, neutral {t['model_neutral']}.
+
+## Faces: 600 fresh faces
+75 px: {f['75px']}%; 300 px anti-aliased: {f['300px_antialiased']}%.
+
+## Pairs: each held-out sentence with a fresh face of each label (900 pairs)
+Label rule: the sign of the sum of polarities (a positive and a negative side cancel to neutral).
+
+| fusion | agree % | one side neutral % | conflict % | all % |
+|---|---|---|---|---|
+{rows}
+"""
