@@ -10,7 +10,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import gradio as gr  # noqa: E402
 
-from demos import caption, fusion, sentiment, vqa  # noqa: E402
+from demos import caption, fusion, sentiment, video, vqa  # noqa: E402
 
 TITLE = "Multimodal Model Studio"
 INTRO = ("Explore how multimodal transformers fuse what they see and read. Every tab runs the same "
@@ -18,7 +18,8 @@ INTRO = ("Explore how multimodal transformers fuse what they see and read. Every
 MAX_FILE_SIZE = "10mb"  # uploads larger than this are refused by the server
 DELETE_CACHE = (900, 1800)  # every 15 min, delete uploads and outputs older than 30 min
 # (label, module with build() and, where a tab needs shipped models first, available())
-TABS = (("Visual QA", vqa), ("Captioning", caption), ("Sentiment", sentiment), ("Fusion strategies", fusion))
+TABS = (("Visual QA", vqa), ("Captioning", caption), ("Sentiment", sentiment), ("Video", video),
+        ("Fusion strategies", fusion))
 
 
 def theme() -> gr.themes.Theme:

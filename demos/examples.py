@@ -67,6 +67,26 @@ def sentiment_examples() -> list[list[str | None]]:
     return [[text, str(face_file(label)) if label else None] for text, label in SENTIMENT_EXAMPLES]
 
 
+VIDEO_EXAMPLES: tuple[tuple[int, str], ...] = ((401, "moving right"), (402, "rotating"), (403, "changing color"),
+                                               (404, "growing"))
+
+
+def clip_file(seed: int, action: str, size: int = 225, fps: int = 8) -> Path:
+    """A ShapesWorld clip as a VP8/VP9 webm (browsers play it; OpenCV here cannot write H.264)."""
+    from mmcore.shapesworld.video import generate_clip, write_video
+
+    path = EXAMPLES_DIR / f"clip_{seed}.webm"
+    if not path.is_file():
+        EXAMPLES_DIR.mkdir(parents=True, exist_ok=True)
+        frames = generate_clip(np.random.default_rng(seed), action).frames(size=size, antialias=True)
+        write_video(path, frames, fps=fps)
+    return path
+
+
+def video_examples() -> list[list[str]]:
+    return [[str(clip_file(seed, action))] for seed, action in VIDEO_EXAMPLES]
+
+
 def vqa_examples() -> list[list[str]]:
     return [[str(scene_file(seed)), question] for seed, question in VQA_EXAMPLES]
 

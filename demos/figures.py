@@ -39,6 +39,15 @@ def vqa_attention(path: Path = DOCS / "vqa_attention.png") -> Path:
     return path
 
 
+def _to_array(fig) -> np.ndarray:
+    """A finished figure as an (H, W, 3) uint8 RGB array; the figure is closed."""
+    fig.tight_layout()
+    fig.canvas.draw()
+    picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return picture
+
+
 LABEL_COLOURS = {"positive": "#2e9e5b", "negative": "#d1495b", "neutral": "#8d99ae"}
 
 
@@ -55,11 +64,19 @@ def fusion_bars(fused) -> np.ndarray:
     ax.set_ylabel("probability", fontsize=9)
     ax.legend(fontsize=8, ncols=3, loc="upper center", bbox_to_anchor=(0.5, 1.2), frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    fig.canvas.draw()
-    picture = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
-    return picture
+    return _to_array(fig)
+
+
+def importance_plot(segment, fps: float) -> np.ndarray:
+    """Bars: each sampled frame's share of the model's attention, at its time in the video."""
+    fig, ax = plt.subplots(figsize=(6.4, 2.2), dpi=100)
+    times = np.array(segment.frame_indices) / fps
+    width = 0.8 * (np.diff(times).min() if len(set(times)) > 1 else 1.0)
+    ax.bar(times, 100 * segment.importance, width=max(width, 1e-3), color="#5a67d8")
+    ax.set_xlabel("time in the video (s)", fontsize=9)
+    ax.set_ylabel("% of attention", fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _to_array(fig)
 
 
 if __name__ == "__main__":

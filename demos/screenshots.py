@@ -19,7 +19,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # (tab label, example text to click, button to press, file name)
 SHOTS = (("Visual QA", "What is the shape of the object closest to the blue object?", "Answer", "ui_vqa.png"),
-         ("Captioning", None, "Caption", "ui_caption.png"))
+         ("Captioning", None, "Caption", "ui_caption.png"),
+         ("Sentiment", "I finally passed my driving test!", "Analyse", "ui_sentiment.png"))
 
 
 def _free_port() -> int:

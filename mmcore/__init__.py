@@ -12,15 +12,16 @@ for _name in ("torchao", "torch.utils._pytree"):
     _logging.getLogger(_name).setLevel(_logging.ERROR)
 
 from .adapters import Decoding
-from .api import (caption, caption_batch, fusion, fusion_batch, list_models, sentiment, sentiment_batch, task, vqa,
-                  vqa_batch, vqa_task)
+from .api import (caption, caption_batch, fusion, fusion_batch, list_models, sentiment, sentiment_batch, task,
+                  video, video_batch, vqa, vqa_batch, vqa_task)
 from .errors import InputError, MMCoreError, ModelLoadError, PrecisionError
 from .loading import resolve
 from .spec import ModelSpec
 from .tasks.caption import CaptionResult
 from .tasks.fusion import FusionResult, FusionRow
 from .tasks.sentiment import SentimentResult
+from .tasks.video import VideoResult, VideoSegment
 from .tasks.vqa import VQAResult
 
 __all__ = ["CaptionResult", "Decoding", "FusionResult", "FusionRow", "InputError", "MMCoreError", "ModelLoadError", "ModelSpec", "PrecisionError",
-           "SentimentResult", "VQAResult", "caption", "caption_batch", "fusion", "fusion_batch", "list_models", "resolve", "sentiment", "sentiment_batch", "task", "vqa", "vqa_batch", "vqa_task"]
+           "SentimentResult", "VQAResult", "VideoResult", "VideoSegment", "caption", "caption_batch", "fusion", "fusion_batch", "list_models", "resolve", "sentiment", "sentiment_batch", "task", "video", "video_batch", "vqa", "vqa_batch", "vqa_task"]

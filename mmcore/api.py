@@ -12,9 +12,11 @@ from .tasks.base import Task
 from .tasks.caption import CaptionResult, CaptionTask
 from .tasks.fusion import FusionResult, FusionTask, strategies_for
 from .tasks.sentiment import SentimentResult, SentimentTask, sentiment_specs
+from .tasks.video import VideoLike, VideoResult, VideoTask
 from .tasks.vqa import VQAResult, VQATask
 
-TASKS: dict[str, Any] = {"vqa": VQATask, "caption": CaptionTask, "fusion": FusionTask, "sentiment": SentimentTask}
+TASKS: dict[str, Any] = {"vqa": VQATask, "caption": CaptionTask, "fusion": FusionTask, "sentiment": SentimentTask,
+                         "video": VideoTask}
 
 
 def task(name: str, profile: str = "auto", model: str | None = None, precision: str = "auto",
@@ -93,6 +95,20 @@ def sentiment(text: str | None = None, image: ImageLike | None = None, *, fusion
 def sentiment_batch(items: list[tuple[str | None, ImageLike | None]], *, fusion: str | None = None,
                     **choices: Any) -> list[SentimentResult | MMCoreError]:
     return task("sentiment", fusion=fusion, **choices).run_batch(items)
+
+
+def video(path: VideoLike, labels: str | list[str] | None = None, *, top_k: int = 5,
+          **choices: Any) -> VideoResult:
+    """The action in a video (top-k), a caption where the model makes one, and where it looked.
+
+    labels: candidates for a zero-shot model (model="xclip"), comma-separated or a list.
+    """
+    return task("video", **choices).run((path, labels), top_k=top_k)
+
+
+def video_batch(items: list[VideoLike | tuple[VideoLike, Any]], *, top_k: int = 5,
+                **choices: Any) -> list[VideoResult | MMCoreError]:
+    return task("video", **choices).run_batch(items, top_k=top_k)
 
 
 def list_models() -> list[dict[str, Any]]:

@@ -4,7 +4,8 @@
   python -m mmcore caption IMAGE [--prompt TEXT] [--decoding beam --beams 3] [--json]
   python -m mmcore fusion IMAGE "QUESTION" [--fusion early|late|hybrid] [--json]
   python -m mmcore sentiment ["TEXT"] [--image IMAGE] [--fusion early|late|hybrid] [--json]
-  python -m mmcore vqa|caption|fusion|sentiment --batch IN.jsonl   # JSON Lines out, one per input line
+  python -m mmcore video VIDEO [--labels "a, b, c" --model xclip] [--top-k 5] [--json]
+  python -m mmcore vqa|caption|fusion|sentiment|video --batch IN.jsonl   # JSON Lines out, one per input line
   python -m mmcore benchmark fusion [--scenes N]   # regenerates benchmarks/fusion.{json,md}
   python -m mmcore models [--json]
 
@@ -97,6 +98,22 @@ def _sentiment_human(r) -> str:
             f"fused: {fused}\nwords: {words}\n" + _model_line(r))
 
 
+def _video_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--labels", help="zero-shot candidates, comma-separated (with --model xclip)")
+    p.add_argument("--top-k", type=int, default=5, help="how many actions to list (1..10)")
+
+
+def _video_human(r) -> str:
+    alts = " | ".join(f"{a} {s:.3f}" for a, s in r.top_k)
+    lines = [f"action: {r.action}  ({r.score:.3f})", f"top-{len(r.top_k)}: {alts}"]
+    if r.caption:
+        lines.append(f"caption: {r.caption}")
+    lines.append(f"video: {r.duration_s:.1f} s, {r.frame_count} frames at {r.fps:.1f} fps, {r.size[0]}x{r.size[1]}; "
+                 f"{len(r.segments)} segment(s) of {len(r.segments[0].frame_indices)} sampled frames")
+    lines += [f"  {s.start_s:6.1f}-{s.end_s:6.1f} s  {s.action} {s.score:.3f}" for s in r.segments if len(r.segments) > 1]
+    return "\n".join(lines) + "\n" + _model_line(r)
+
+
 def _model_line(r) -> str:
     return f"model: {r.model} [{r.profile}, {r.precision} on {r.device}]"
 
@@ -113,6 +130,9 @@ TASKS: dict[str, TaskCLI] = {
                          (), _sentiment_flags, lambda a: {}, _sentiment_human, ("label", "scores", "text_label",
                                                                                  "image_label"), ("text",),
                          ("text", "image")),
+    "video": TaskCLI("video", "action recognition and captioning of a video, with where the model looked",
+                     ("video", "labels"), ("video",), _video_flags, lambda a: {"top_k": a.top_k}, _video_human,
+                     ("action", "caption", "score"), ("video",)),
 }
 
 
@@ -148,7 +168,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     for t in TASKS.values():
         s = sub.add_parser(t.name, help=t.help)
-        helps = {"image": "image file", "question": "question about the image", "text": "text to read"}
+        helps = {"image": "image file", "question": "question about the image", "text": "text to read",
+                 "video": "video file (mp4, webm, avi, mov, mkv)"}
         for name in t.positionals:
             s.add_argument(name, nargs="?", help=helps[name])
         s.add_argument("--batch", metavar="IN.jsonl",
@@ -235,7 +256,8 @@ def _parse_line(t: TaskCLI, n: int, line: str, base: Path) -> tuple[Any, tuple |
         return obj.get("id"), f"line {n}: missing or non-text field(s) {', '.join(bad)}"
     if t.one_of and not any(obj.get(k) for k in t.one_of):
         return obj.get("id"), f"line {n}: give at least one of {', '.join(t.one_of)}"
-    return obj.get("id"), tuple(_path(obj[k], base) if k == "image" and obj.get(k) else obj.get(k) for k in t.inputs)
+    return obj.get("id"), tuple(_path(obj[k], base) if k in ("image", "video") and obj.get(k) else obj.get(k)
+                                for k in t.inputs)
 
 
 def _path(name: str, base: Path) -> str:

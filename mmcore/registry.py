@@ -79,11 +79,19 @@ register(ModelEntry("clip-sentiment", "sentiment", "pretrained", "openai/clip-vi
 # the pretrained profile's sentiment models: (text model, image model)
 SENTIMENT_PAIR: tuple[str, str] = ("twitter-roberta-sentiment", "clip-sentiment")
 
+register(ModelEntry("shapesworld-video", "video", "builtin", "video", "shapesworld-video", None,
+                    "Built-in: a small VideoMAE with action, colour and shape heads, trained on ShapesWorld clips"))
+register(ModelEntry("videomae-kinetics", "video", "pretrained", "MCG-NJU/videomae-base-finetuned-kinetics", "videomae",
+                    "main", "VideoMAE-base fine-tuned on Kinetics-400: 400 human actions"))
+register(ModelEntry("xclip", "video", "pretrained", "microsoft/xclip-base-patch32", "xclip", "main",
+                    "X-CLIP base/32: zero-shot over the labels you type"))
+
 # Preference order per task and profile; the first available one is the default.
 DEFAULTS: dict[str, dict[str, tuple[str, ...]]] = {
     "vqa": {"pretrained": ("vilt-vqa", "blip-vqa"), "builtin": ("shapesworld-vqa",)},
     "caption": {"pretrained": ("blip-caption", "vit-gpt2-caption"), "builtin": ("shapesworld-caption",)},
-    "sentiment": {"builtin": ("shapesworld-sentiment",)},  # pretrained: the SENTIMENT_PAIR
+    "sentiment": {"builtin": ("shapesworld-sentiment",)},
+    "video": {"pretrained": ("videomae-kinetics",), "builtin": ("shapesworld-video",)},  # pretrained: the SENTIMENT_PAIR
 }
 
 

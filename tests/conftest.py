@@ -23,6 +23,7 @@ from tests.tiny_models import (
     build_tiny_fusion_vqa,
     build_tiny_shapes_captioner,
     build_tiny_shapes_sentiment,
+    build_tiny_shapes_video,
     build_tiny_shapes_vqa,
     build_tiny_vilt_vqa,
     build_tiny_vit_gpt2_captioner,
@@ -48,6 +49,7 @@ def tiny_builtin_dir(tmp_path_factory) -> Path:
     build_tiny_shapes_vqa(root / "vqa")
     build_tiny_shapes_captioner(root / "caption")
     build_tiny_shapes_sentiment(root / "sentiment")
+    build_tiny_shapes_video(root / "video")
     for fusion in ("early", "late", "hybrid"):
         build_tiny_fusion_vqa(root / f"fusion-{fusion}", fusion)
     return root

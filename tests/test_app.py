@@ -58,7 +58,7 @@ def test_caption_bad_decoding_message(client, scene_png):
 
 def test_api_lists_only_the_contract_endpoints(client):
     api = client.view_api(return_format="dict", print_info=False)
-    assert set(api["named_endpoints"]) == {"/vqa", "/caption", "/fusion"}
+    assert set(api["named_endpoints"]) == {"/vqa", "/caption", "/sentiment", "/fusion"}
 
 
 def test_fusion_endpoint_returns_one_row_per_strategy(client, scene_png):
@@ -85,3 +85,44 @@ def test_uploads_are_cleaned_up_and_nothing_is_shared():
 
     demo = app.build_app()
     assert demo.delete_cache == app.DELETE_CACHE and app.DELETE_CACHE[1] <= 3600
+
+
+def _face(tmp_path, label: str = "negative"):
+    import numpy as np
+    from PIL import Image
+
+    from mmcore.shapesworld.faces import generate_face
+
+    path = tmp_path / f"{label}.png"
+    Image.fromarray(generate_face(np.random.default_rng(3), label).image(size=120)).save(path)
+    return path
+
+
+def test_sentiment_endpoint_text_image_and_both(client, tmp_path):
+    face = handle_file(str(_face(tmp_path)))
+    fused, verdict, text_side, image_side, words, heat, gallery, table, bars, info = client.predict(
+        "I love this so much!", face, api_name="/sentiment")
+    assert fused["label"] in {"positive", "negative", "neutral"} and len(fused["confidences"]) == 3
+    assert "fusion, driven by" in verdict and text_side["label"] and image_side["label"]
+    assert [row[0] for row in table["data"]] == ["late", "early", "hybrid"]
+    assert heat.endswith(".png") and bars.endswith(".png") and len(gallery) == 2
+    assert any(w["token"].strip() == "love" and w["class_or_confidence"] for w in words)
+    assert "shapesworld-sentiment" in info
+    text_only = client.predict("The bus leaves at nine.", None, api_name="/sentiment")
+    assert "Only the **text**" in text_only[1] and not text_only[3] and not text_only[5]
+    image_only = client.predict("", face, api_name="/sentiment")
+    assert image_only[0]["label"] == image_only[3]["label"]
+
+
+def test_sentiment_bad_inputs_are_clear(client, tmp_path):
+    with pytest.raises(AppError, match="give a text, an image, or both"):
+        client.predict("   ", None, api_name="/sentiment")
+    with pytest.raises(AppError, match="at most 1,000"):
+        client.predict("so good " * 500, None, api_name="/sentiment")
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    with pytest.raises(AppError, match="not an image"):
+        client.predict("fine", handle_file(str(bad)), api_name="/sentiment")
+    with pytest.raises(AppError, match="not in the list of choices"):
+        client.predict("fine", None, "auto", "/etc/passwd", api_name="/sentiment")
+    assert client.predict("fine", None, api_name="/sentiment")[0]["label"]

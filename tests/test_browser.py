@@ -20,6 +20,7 @@ CLOSEST = "What is the shape of the object closest to the blue object?"
 TABS = (
     ("Visual QA", CLOSEST, "Answer", "Answer"),
     ("Captioning", "img:caption_scene_", "Caption", "Caption"),
+    ("Sentiment", "What a wonderful surprise", "Analyse", re.compile("fusion, driven by")),
     ("Fusion strategies", CLOSEST, "Compare", re.compile("strateg(y|ies) (agree|disagree)")),
 )
 

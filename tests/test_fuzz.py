@@ -88,3 +88,16 @@ def test_caption_and_fusion_answer_or_input_error(builtin_dir, data):
 @pytest.mark.parametrize("fmt", sorted(VALID))
 def test_every_valid_format_answers(builtin_dir, fmt):
     assert mmcore.vqa(VALID[fmt], QUESTION).answer
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.none(), st.text(max_size=1200)), st.one_of(st.none(), damaged_images()))
+def test_sentiment_of_any_text_and_image(builtin_dir, text, data):
+    """Any text (emoji, control characters, 1,200 chars) with or without any image bytes."""
+    try:
+        result = mmcore.sentiment(text, data)
+    except mmcore.InputError as e:
+        assert str(e).strip()
+    else:
+        assert result.label in ("positive", "negative", "neutral")
+        assert all(-1 <= s <= 1 for _, s in result.words)

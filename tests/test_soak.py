@@ -60,7 +60,8 @@ def _user(url: str, image: str, stop: float, counts: dict, errors: list, lock: t
     client = Client(url, analytics_enabled=False, verbose=False)
     calls = (lambda: client.predict(handle_file(image), QUESTION, api_name="/vqa"),
              lambda: client.predict(handle_file(image), api_name="/caption"),
-             lambda: client.predict(handle_file(image), QUESTION, api_name="/fusion"))
+             lambda: client.predict(handle_file(image), QUESTION, api_name="/fusion"),
+             lambda: client.predict(f"user {k} is happy with this", handle_file(image), api_name="/sentiment"))
     i = k
     while time.time() < stop:
         try:

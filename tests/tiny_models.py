@@ -303,3 +303,52 @@ def build_tiny_clip(path: Path) -> Path:
     model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=32)).eval()
     images = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
     return _save(Path(path), model, CLIPProcessor(image_processor=images, tokenizer=_tokenizer(vocab)))
+
+
+# ----------------------------------------------------------------------------- video
+
+
+def build_tiny_shapes_video(path: Path) -> Path:
+    """A random built-in video model (mmcore.models.video) + its image processor."""
+    from mmcore.models.video import ShapesVideoConfig, ShapesVideoModel
+    from mmcore.train.video import build_processor
+
+    config = ShapesVideoConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64)
+    torch.manual_seed(SEED)
+    return _save(Path(path), ShapesVideoModel(config).eval(), build_processor(config))
+
+
+def _videomae_processor(size: int):
+    from transformers.models.videomae.image_processing_pil_videomae import VideoMAEImageProcessorPil
+
+    return VideoMAEImageProcessorPil(size={"shortest_edge": size}, crop_size={"height": size, "width": size})
+
+
+def build_tiny_videomae_kinetics(path: Path) -> Path:
+    """A random VideoMAEForVideoClassification (16 frames, 32 px) with 5 Kinetics-like labels."""
+    from transformers import VideoMAEConfig, VideoMAEForVideoClassification
+
+    labels = ["abseiling", "air drumming", "archery", "bowling", "cooking"]
+    config = VideoMAEConfig(image_size=32, patch_size=16, num_frames=16, tubelet_size=2, hidden_size=64,
+                            num_hidden_layers=1, num_attention_heads=4, intermediate_size=128,
+                            id2label=dict(enumerate(labels)))
+    torch.manual_seed(SEED)
+    return _save(Path(path), VideoMAEForVideoClassification(config).eval(), _videomae_processor(32))
+
+
+def build_tiny_xclip(path: Path) -> Path:
+    """A random XCLIPModel (8 frames, 32 px, 8 px patches) + XCLIPProcessor with a word-piece tokenizer."""
+    from transformers import XCLIPConfig, XCLIPModel, XCLIPProcessor
+
+    vocab = _vocab(extra="moving growing rotating shrinking changing color cooking dancing".split())
+    ids = dict(pad_token_id=0, bos_token_id=vocab["[CLS]"], eos_token_id=vocab["[SEP]"])
+    text = dict(vocab_size=_round_up(len(vocab), 32), hidden_size=64, num_hidden_layers=1, num_attention_heads=4,
+                intermediate_size=128, max_position_embeddings=40, **ids)
+    vision = dict(image_size=32, patch_size=8, hidden_size=64, num_hidden_layers=1, num_attention_heads=4,
+                  intermediate_size=128, num_frames=8, mit_hidden_size=64, mit_intermediate_size=128,
+                  mit_num_hidden_layers=1, mit_num_attention_heads=4)
+    torch.manual_seed(SEED)
+    config = XCLIPConfig(text_config=text, vision_config=vision, projection_dim=64, prompt_layers=1,
+                         prompt_num_attention_heads=4)
+    model = XCLIPModel(config).eval()
+    return _save(Path(path), model, XCLIPProcessor(image_processor=_videomae_processor(32), tokenizer=_tokenizer(vocab)))

@@ -13,12 +13,15 @@ from transformers import (
     BlipForConditionalGeneration,
     CLIPModel,
     RobertaForSequenceClassification,
+    VideoMAEForVideoClassification,
+    XCLIPModel,
     BlipForQuestionAnswering,
     ViltForQuestionAnswering,
     VisionEncoderDecoderModel,
 )
 
 from ..models.sentiment import ShapesSentimentConfig, ShapesSentimentModel
+from ..models.video import ShapesVideoConfig, ShapesVideoModel
 from ..models import ShapesFusionConfig, ShapesFusionForQuestionAnswering, ShapesVQAConfig, ShapesVQAForQuestionAnswering
 from .base import CaptionAdapter, CaptionOutput, Decoding, LoadedModel, VQAAdapter, VQAOutput
 from .blip import BlipVQAAdapter
@@ -27,6 +30,7 @@ from .caption_ved import VisionEncoderDecoderCaptionAdapter
 from .fusion import FusionVQAAdapter
 from .sentiment import ClipSentimentAdapter, ShapesSentimentAdapter, TextClassifierSentimentAdapter
 from .shapesworld import ShapesWorldVQAAdapter
+from .video import ShapesVideoAdapter, VideoMAEKineticsAdapter, XClipAdapter
 from .vilt import ViltVQAAdapter
 
 
@@ -73,6 +77,12 @@ register_arch(Arch("shapesworld-sentiment", "sentiment", ShapesSentimentConfig.m
 register_arch(Arch("text-sentiment", "sentiment", "roberta", RobertaForSequenceClassification,
                    TextClassifierSentimentAdapter, AutoTokenizer.from_pretrained))
 register_arch(Arch("clip-sentiment", "sentiment", "clip", CLIPModel, ClipSentimentAdapter))
+
+register_arch(Arch("shapesworld-video", "video", ShapesVideoConfig.model_type, ShapesVideoModel, ShapesVideoAdapter,
+                   AutoImageProcessor.from_pretrained))
+register_arch(Arch("videomae", "video", "videomae", VideoMAEForVideoClassification, VideoMAEKineticsAdapter,
+                   AutoImageProcessor.from_pretrained))
+register_arch(Arch("xclip", "video", "xclip", XCLIPModel, XClipAdapter))
 
 
 def arch_for_model_type(model_type: str, task: str) -> Arch | None:

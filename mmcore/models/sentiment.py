@@ -166,9 +166,13 @@ class ShapesSentimentModel(ShapesSentimentPreTrainedModel):
 
     @staticmethod
     def _late(text_logits, image_logits, w, has_text, has_image) -> torch.Tensor:
-        """log(w p_text + (1 - w) p_image); a missing side's weight goes to the other."""
+        """log(w p_text + (1 - w) p_image); a missing side's weight goes to the other.
+
+        The two sides' probabilities are detached: late fusion learns only w, and each side
+        stays what its own head says (the pair loss would otherwise pull a happy face's own
+        reading towards neutral whenever the sentence is angry)."""
         wt = torch.where(has_text, torch.where(has_image, w, 1.0), 0.0)[:, None]
-        p = wt * text_logits.softmax(-1) + (1 - wt) * image_logits.softmax(-1)
+        p = wt * text_logits.detach().softmax(-1) + (1 - wt) * image_logits.detach().softmax(-1)
         return p.clamp_min(1e-8).log()
 
     def _hybrid(self, words, image, pool_w, text_mask, has_text, has_image):

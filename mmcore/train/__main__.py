@@ -1,4 +1,4 @@
-"""python -m mmcore.train vqa|caption|fusion|sentiment [--steps N] [--out DIR] [--smoke] [--evaluate DIR]
+"""python -m mmcore.train vqa|caption|fusion|sentiment|video [--steps N] [--out DIR] [--smoke] [--evaluate DIR]
 
 Trains a built-in model from scratch on CPU (seeded), logs validation accuracy every
 --eval-every steps, writes a Hugging Face model folder and scores it on fresh held-out
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from . import caption, fusion, fusion_card, sentiment, sentiment_card, vqa, vqa_card
+from . import caption, fusion, fusion_card, sentiment, sentiment_card, video, video_card, vqa, vqa_card
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ RECIPES = {
                      dict(scenes=200, val_scenes=4, steps=20, scenes_per_step=8, eval_every=20)),
     "sentiment": Recipe(sentiment.SentimentTrainConfig, sentiment.train, sentiment.save, sentiment_card.write_card,
                         dict(steps=20, batch=16, faces=60, eval_every=10)),
+    "video": Recipe(video.VideoTrainConfig, video.train, video.save, video_card.write_card,
+                    dict(steps=10, batch=8, val_clips=16, eval_every=5)),
 }
 
 

@@ -1,0 +1,66 @@
+"""The shipped built-in sentiment model (mmcore/builtin/sentiment) against the issue's targets,
+through mmcore's task path: held-out English sentences written apart from the training set,
+fresh faces, and text + face pairs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import mmcore
+from mmcore.registry import BUILTIN_DIR
+from mmcore.shapesworld.faces import generate_face
+from mmcore.train.sentiment_card import evaluate
+
+FOLDER = BUILTIN_DIR / "sentiment"
+
+
+@pytest.fixture(scope="module")
+def scores() -> dict:
+    assert (FOLDER / "model.safetensors").is_file(), "the built-in sentiment model is shipped in mmcore/builtin"
+    return evaluate(FOLDER, seed=4242, n_faces=300)
+
+
+def test_text_on_held_out_sentences(scores):
+    assert scores["text"]["model"] >= 85
+    assert min(scores["text"][f"model_{lab}"] for lab in ("positive", "negative", "neutral")) >= 75
+
+
+def test_faces(scores):
+    assert scores["faces"]["75px"] >= 95 and scores["faces"]["300px_antialiased"] >= 95
+
+
+def test_agreeing_pairs_for_every_strategy(scores):
+    for strategy in ("late", "early", "hybrid"):
+        assert scores[f"pairs_{strategy}"]["agree"] >= 95, strategy
+
+
+def test_joint_heads_learn_the_conflict_rule_late_cannot(scores):
+    """A positive and a negative side cancel to neutral: early and hybrid learn it; a weighted
+    average of the two sides' probabilities cannot land on a class neither side chose."""
+    for strategy in ("early", "hybrid"):
+        assert scores[f"pairs_{strategy}"]["conflict"] >= 85, strategy
+    assert scores["pairs_late"]["conflict"] < 50
+
+
+def _face(label: str) -> Image.Image:
+    return Image.fromarray(generate_face(np.random.default_rng(9), label).image(size=150))
+
+
+def test_the_driver_is_the_side_with_an_opinion():
+    choices = dict(model="shapesworld-sentiment")
+    by_face = mmcore.sentiment("The train leaves from platform four.", _face("positive"), **choices)
+    assert by_face.label == "positive" and by_face.driver == "image"
+    by_text = mmcore.sentiment("This is the best news I have had all year!", _face("neutral"), **choices)
+    assert by_text.label == "positive" and by_text.driver == "text"
+    mixed = mmcore.sentiment("I hate how cold and rude they were.", _face("positive"), **choices)
+    assert mixed.text.label == "negative" and mixed.image.label == "positive"
+    assert mixed.label == "neutral"  # hybrid: opposite sides cancel
+
+
+def test_image_map_is_on_the_mouth():
+    face = generate_face(np.random.default_rng(11), "negative")
+    result = mmcore.sentiment(None, Image.fromarray(face.image()), model="shapesworld-sentiment")
+    y, x = np.unravel_index(np.argmax(result.attention), result.attention.shape)
+    assert y > face.cy  # the peak is in the lower half of the face, where the mouth is
+    assert abs(x - face.cx) <= face.mouth_half_width + 3
