@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: setup browser run test train-vqa eval-vqa train-caption eval-caption train-fusion bench-fusion \
-	train-sentiment eval-sentiment
+	train-sentiment eval-sentiment train-video eval-video bench-video
 
 setup: $(STAMP)
 
@@ -44,6 +44,14 @@ train-sentiment: setup
 	$(PY) -m mmcore.train sentiment --threads 2
 eval-sentiment: setup
 	$(PY) -m mmcore.train sentiment --evaluate mmcore/builtin/sentiment
+
+# The built-in video model (about 27 minutes on 2 CPU cores), and the video latency benchmark.
+train-video: setup
+	$(PY) -m mmcore.train video --threads 2
+eval-video: setup
+	$(PY) -m mmcore.train video --evaluate mmcore/builtin/video
+bench-video: setup
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/video.py
 
 # The three fusion-strategy models: one budget, only --fusion differs. Early fusion runs every layer
 # per question: hours on a CPU, minutes on a GPU. Then the comparison table and plot the Fusion tab

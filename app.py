@@ -15,7 +15,7 @@ from demos import caption, fusion, sentiment, video, vqa  # noqa: E402
 TITLE = "Multimodal Model Studio"
 INTRO = ("Explore how multimodal transformers fuse what they see and read. Every tab runs the same "
          "engine (`mmcore`) and shows the model's attention over your input.")
-MAX_FILE_SIZE = "10mb"  # uploads larger than this are refused by the server
+MAX_FILE_SIZE = "50mb"  # uploads larger than this are refused by the server (videos need room)
 DELETE_CACHE = (900, 1800)  # every 15 min, delete uploads and outputs older than 30 min
 # (label, module with build() and, where a tab needs shipped models first, available())
 TABS = (("Visual QA", vqa), ("Captioning", caption), ("Sentiment", sentiment), ("Video", video),

@@ -17,10 +17,11 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-# (tab label, example text to click, button to press, file name)
+# (tab label, example to click: its text, or img:/video: and its file name; button to press; file name)
 SHOTS = (("Visual QA", "What is the shape of the object closest to the blue object?", "Answer", "ui_vqa.png"),
-         ("Captioning", None, "Caption", "ui_caption.png"),
-         ("Sentiment", "I finally passed my driving test!", "Analyse", "ui_sentiment.png"))
+         ("Captioning", "img:caption_scene_205", "Caption", "ui_caption.png"),
+         ("Sentiment", "I finally passed my driving test!", "Analyse", "ui_sentiment.png"),
+         ("Video", "video:clip_402", "Analyse", "ui_video.png"))
 
 
 def _free_port() -> int:
@@ -29,13 +30,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _shoot(page, tab: str, example: str | None, button: str, path: Path) -> None:
+def _shoot(page, tab: str, example: str, button: str, path: Path) -> None:
     page.get_by_role("tab", name=tab).click()
     panel = page.get_by_role("tabpanel")
-    if example:
-        panel.get_by_text(example).first.click()
+    if example.startswith(("img:", "video:")):  # an example picture or clip, by file name
+        kind, name = example.split(":")
+        panel.locator(f"{kind}[src*='{name}']").first.click()
     else:
-        panel.locator("img[src*='caption_scene_205']").first.click()  # the first example image
+        panel.get_by_text(example).first.click()
     page.wait_for_timeout(800)
     panel.get_by_role("button", name=button, exact=True).click()
     page.wait_for_timeout(5000)

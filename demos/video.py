@@ -89,7 +89,7 @@ def build() -> gr.Blocks:
         with gr.Row(equal_height=False):
             with gr.Column(scale=1):
                 video = gr.Video(label="Video", sources=["upload"], height=280)
-                labels = gr.Textbox(label="Zero-shot labels (X-CLIP only)", placeholder="e.g. cooking, dancing, "
+                labels = gr.Textbox(value="", label="Zero-shot labels (X-CLIP only)", placeholder="e.g. cooking, dancing, "
                                     "playing guitar", max_lines=2)
                 with gr.Row():
                     go = gr.Button("Analyse", variant="primary")

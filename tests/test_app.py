@@ -58,7 +58,7 @@ def test_caption_bad_decoding_message(client, scene_png):
 
 def test_api_lists_only_the_contract_endpoints(client):
     api = client.view_api(return_format="dict", print_info=False)
-    assert set(api["named_endpoints"]) == {"/vqa", "/caption", "/sentiment", "/fusion"}
+    assert set(api["named_endpoints"]) == {"/vqa", "/caption", "/sentiment", "/video", "/fusion"}
 
 
 def test_fusion_endpoint_returns_one_row_per_strategy(client, scene_png):
@@ -126,3 +126,33 @@ def test_sentiment_bad_inputs_are_clear(client, tmp_path):
     with pytest.raises(AppError, match="not in the list of choices"):
         client.predict("fine", None, "auto", "/etc/passwd", api_name="/sentiment")
     assert client.predict("fine", None, api_name="/sentiment")[0]["label"]
+
+
+@pytest.fixture(scope="module")
+def clip_webm(tmp_path_factory):
+    import numpy as np
+
+    from mmcore.shapesworld.video import generate_clip, write_video
+
+    clip = generate_clip(np.random.default_rng(4), "moving up")
+    return write_video(tmp_path_factory.mktemp("video") / "clip.webm", clip.frames(size=150), fps=8)
+
+
+def test_video_endpoint_answers(client, clip_webm):
+    actions, caption, importance, gallery, looked, segments, info = client.predict(
+        handle_file(str(clip_webm)), api_name="/video")
+    assert actions["label"] and len(actions["confidences"]) == 5
+    assert caption.startswith("a ") and importance.endswith(".png") and len(gallery) == 16
+    assert ".webm" in str(looked) and len(segments["data"]) == 1
+    assert "shapesworld-video" in info and "16 frames" in info
+
+
+def test_video_bad_inputs_are_clear(client, scene_png, tmp_path):
+    with pytest.raises(AppError, match="not a video"):
+        client.predict(handle_file(str(scene_png)), api_name="/video")
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    with pytest.raises(AppError, match="empty"):
+        client.predict(handle_file(str(empty)), api_name="/video")
+    with pytest.raises(AppError, match="No video"):
+        client.predict(None, api_name="/video")

@@ -21,6 +21,7 @@ TABS = (
     ("Visual QA", CLOSEST, "Answer", "Answer"),
     ("Captioning", "img:caption_scene_", "Caption", "Caption"),
     ("Sentiment", "What a wonderful surprise", "Analyse", re.compile("fusion, driven by")),
+    ("Video", "video:clip_401", "Analyse", re.compile("segment\\(s\\)")),
     ("Fusion strategies", CLOSEST, "Compare", re.compile("strateg(y|ies) (agree|disagree)")),
 )
 
@@ -52,11 +53,13 @@ def page(served):
 def test_each_tab_runs_its_first_example(page, tab, example, button, output, tmp_path):
     page.get_by_role("tab", name=tab).click()
     panel = page.get_by_role("tabpanel")
-    if example.startswith("img:"):
-        panel.locator(f"img[src*='{example[4:]}']").first.click()
+    if example.startswith(("img:", "video:")):
+        kind, name = example.split(":")
+        panel.locator(f"{kind}[src*='{name}']").first.click()
     else:
         panel.get_by_text(example).first.click()
-    panel.locator("[data-testid='image'] img").first.wait_for(timeout=30_000)  # the example's image is in
+    filled = "video" if example.startswith("video:") else "[data-testid='image'] img"
+    panel.locator(filled).first.wait_for(timeout=30_000)  # the example's input is in
     panel.get_by_role("button", name=button, exact=True).click()
     if isinstance(output, str):  # a textbox that must fill in
         box = panel.get_by_label(output, exact=True).first
