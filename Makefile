@@ -45,7 +45,7 @@ train-sentiment: setup
 eval-sentiment: setup
 	$(PY) -m mmcore.train sentiment --evaluate mmcore/builtin/sentiment
 
-# The built-in video model (about 27 minutes on 2 CPU cores), and the video latency benchmark.
+# The built-in video model (about 15 minutes on 2 CPU cores), and the video latency benchmark.
 train-video: setup
 	$(PY) -m mmcore.train video --threads 2
 eval-video: setup

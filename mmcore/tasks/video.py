@@ -9,7 +9,7 @@ sampled frames, in one forward pass; the video's answer averages the segments'.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,10 @@ from PIL import Image
 
 from .. import video_io
 from ..adapters.video import VideoOutput
-from ..errors import InputError
+from ..errors import InputError, MMCoreError
+from ..loading import resolve
 from .base import Task
+from .caption import CaptionTask
 
 MAX_TOP_K = 10
 MAX_LABELS = 20  # zero-shot labels per request
@@ -35,7 +37,7 @@ class VideoSegment:
     action: str  # best label
     score: float  # its probability
     top_k: tuple[tuple[str, float], ...]  # (label, probability), best first
-    caption: str | None  # the model's caption, where it makes one
+    caption: str | None  # the model's caption, or "keyframe: ..." from the captioning task
     frame_indices: tuple[int, ...]  # the sampled frames, in the video's numbering
     importance: np.ndarray  # (T,) per sampled frame, sums to 1
     maps: np.ndarray  # (T, h, w) in [0, 1], one per sampled frame, at the model's token grid
@@ -147,8 +149,24 @@ class VideoTask(Task[VideoItem, list[VideoOutput]]):
         outs = []
         for item in items:  # one forward per video: its segments are the batch
             inputs = self.adapter.preprocess(self.loaded, list(item.clips), list(item.labels or ()) or None)
-            outs.append(self.adapter.forward(self.loaded, inputs, max(top_k, 10)))
+            segment_outs = self.adapter.forward(self.loaded, inputs, max(top_k, 10))
+            outs.append(self._keyframe_captions(item, segment_outs))
         return outs
+
+    def _keyframe_captions(self, item: VideoItem, outs: list[VideoOutput]) -> list[VideoOutput]:
+        """A model without captions of its own: each segment's most important frame goes
+        through the captioning task (same profile; its default captioner)."""
+        if all(o.caption for o in outs):
+            return outs
+        try:
+            captioner = CaptionTask(resolve("caption", self.spec.profile if self.spec.profile != "local" else "auto",
+                                            None, self.spec.precision, self.spec.device))
+        except MMCoreError:  # no captioner can be had: the actions still stand
+            return outs
+        keyframes = [Image.fromarray(clip[int(np.argmax(o.importance))]) for clip, o in zip(item.clips, outs)]
+        captions = captioner.run_batch(keyframes)
+        return [o if o.caption or isinstance(c, MMCoreError) else replace(o, caption=f"keyframe: {c.caption}")
+                for o, c in zip(outs, captions)]
 
     def postprocess(self, item: VideoItem, outs: list[VideoOutput], latency_ms: float, top_k: int = 5) -> VideoResult:
         fps = item.info.fps

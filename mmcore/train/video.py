@@ -4,7 +4,10 @@ Data: ShapesWorld clips (spec section 3), drawn fresh for every batch from a see
 generator (about 7 ms a clip), all eight actions equally often. Frames go through the
 same resize and normalisation as the image processor (area average to 64 px, [-1, 1]).
 Loss (weighted multi-task): w_action CE(action) + w_color CE(colour in the first frame)
-+ w_shape CE(shape). Validation: a fixed set of clips from seed + 1.
++ w_shape CE(shape) + w_attention * attention, where attention pulls each head's pooling
+weights onto the tokens the object covers (every tubelet for action and shape, the first
+tubelet for colour): without it the action head pooled mostly background, and its map said
+nothing about where the model looked. Validation: a fixed set of clips from seed + 1.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ class VideoTrainConfig:
     w_action: float = 1.0  # loss weights
     w_color: float = 0.5
     w_shape: float = 0.5
+    w_attention: float = 0.3
     eval_every: int = 100
     threads: int = 0  # torch threads (0: torch's default)
 
@@ -52,18 +56,34 @@ def build_processor(config: ShapesVideoConfig):
 
 
 def clips(rng: np.random.Generator, n: int, config: ShapesVideoConfig) -> tuple[torch.Tensor, dict]:
-    """n fresh clips as model input (n, T, 3, S, S), actions cycling, and their labels."""
+    """n fresh clips as model input (n, T, 3, S, S), actions cycling, and their labels (plus
+    "mask": where the object is, as a distribution over the tokens per head, (n, 3, N))."""
     made = [generate_clip(rng, ACTIONS[i % len(ACTIONS)]) for i in range(n)]
     frames = torch.from_numpy(np.stack([c.frames() for c in made])).float()  # (n, T, 75, 75, 3)
     x = frames.permute(0, 1, 4, 2, 3).flatten(0, 1) / 127.5 - 1  # (n*T, 3, 75, 75)
     x = F.adaptive_avg_pool2d(x, config.image_size).unflatten(0, (n, -1))  # area average, as BOX does
     labels = {"action": [c.action for c in made], "color": [c.color for c in made], "shape": [c.shape for c in made]}
-    return x, {h: torch.tensor([config.classes(h).index(v) for v in labels[h]]) for h in HEADS}
+    y = {h: torch.tensor([config.classes(h).index(v) for v in labels[h]]) for h in HEADS}
+    return x, {**y, "mask": object_masks(frames, config)}
+
+
+def object_masks(frames: torch.Tensor, config: ShapesVideoConfig) -> torch.Tensor:
+    """(n, T, 75, 75, 3) frames -> (n, 3, N): the share of each token the object covers
+    (non-white pixels), normalised per head; the colour head's covers the first tubelet only."""
+    t, side, _ = config.grid
+    lit = (frames < 250).any(-1).float()  # (n, T, 75, 75)
+    cover = F.adaptive_avg_pool2d(lit, side).unflatten(1, (t, -1)).mean(2)  # (n, tubelets, side, side)
+    first = torch.zeros_like(cover)
+    first[:, 0] = cover[:, 0]
+    masks = torch.stack([cover, first, cover], 1).flatten(2)  # action, color, shape
+    return masks / masks.sum(-1, keepdim=True).clamp_min(1e-8)
 
 
 def losses(model: ShapesVideoModel, x: torch.Tensor, y: dict, cfg: VideoTrainConfig) -> dict[str, torch.Tensor]:
     out = model(x)
-    return {h: F.cross_entropy(getattr(out, f"{h}_logits"), y[h]) for h in HEADS}
+    terms = {h: F.cross_entropy(getattr(out, f"{h}_logits"), y[h]) for h in HEADS}
+    terms["attention"] = -(y["mask"] * out.pooling.clamp_min(1e-8).log()).sum(-1).mean()
+    return terms
 
 
 @torch.inference_mode()
@@ -87,13 +107,13 @@ def train(cfg: VideoTrainConfig, log=print):
     warm = max(1, cfg.steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + np.cos(np.pi * min(1.0, s / cfg.steps))))
-    weights = {"action": cfg.w_action, "color": cfg.w_color, "shape": cfg.w_shape}
+    weights = {"action": cfg.w_action, "color": cfg.w_color, "shape": cfg.w_shape, "attention": cfg.w_attention}
     curve, start = [], time.time()
     model.train()
     for step in range(1, cfg.steps + 1):
         terms = losses(model, *clips(rng, cfg.batch, config), cfg)
         opt.zero_grad()
-        sum(weights[h] * terms[h] for h in HEADS).backward()
+        sum(weights[k] * v for k, v in terms.items()).backward()
         opt.step()
         sched.step()
         if step % cfg.eval_every == 0 or step == cfg.steps:
