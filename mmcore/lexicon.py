@@ -21,9 +21,6 @@ from .errors import InputError, ModelLoadError
 
 MAX_TEXT_CHARS = 1000  # longer texts are refused, not silently cut
 SCALE = 4.0  # VADER's valence range is -4..+4
-# Words VADER's lexicon lacks that carry a clear complaint or praise in reviews and messages.
-# Chosen from the training sentences' errors only (mmcore/train/data), never the test set.
-EXTRA_LEXICON: dict[str, float] = {}
 
 
 @dataclass(frozen=True)
@@ -42,9 +39,7 @@ def analyzer():
     except ImportError as e:
         raise ModelLoadError("the built-in text sentiment needs the vaderSentiment package "
                              "(pip install vaderSentiment==3.3.2; it is in requirements.txt)") from e
-    sia = SentimentIntensityAnalyzer()
-    sia.lexicon.update(EXTRA_LEXICON)
-    return sia
+    return SentimentIntensityAnalyzer()
 
 
 def clean_text(text: object) -> str:

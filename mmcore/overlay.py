@@ -12,6 +12,13 @@ def upsample(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return out.clip(0.0, 1.0)
 
 
+def scaled(m: np.ndarray) -> np.ndarray:
+    """Min-max to [0, 1] float32 (a flat map becomes all ones)."""
+    m = m.astype(np.float32)
+    span = float(m.max() - m.min())
+    return (m - m.min()) / span if span > 0 else np.ones_like(m)
+
+
 def heatmap(values: np.ndarray, colormap: str = "turbo") -> np.ndarray:
     """(H, W) in [0, 1] -> (H, W, 3) uint8 colours."""
     from matplotlib import colormaps

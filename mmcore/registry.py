@@ -43,6 +43,7 @@ def register(entry: ModelEntry) -> ModelEntry:
 
 
 # Hub revisions: "main" until pinned to a commit from a machine that reaches the Hub
+# (the sentiment pair's commits are the ones other projects' lock files record for these repos)
 # (`python -m mmcore models --pin` prints the commits to paste here).
 register(ModelEntry("vilt-vqa", "vqa", "pretrained", "dandelin/vilt-b32-finetuned-vqa", "vilt", "main",
                     "ViLT-B/32 fine-tuned on VQAv2: one transformer over words and patches"))
@@ -72,10 +73,11 @@ for _strategy, _how in (("early", "question and image tokens in one stream from 
 register(ModelEntry("shapesworld-sentiment", "sentiment", "builtin", "sentiment", "shapesworld-sentiment", None,
                     "Built-in: VADER's reading of the text + a face CNN, fused late, early and hybrid"))
 register(ModelEntry("twitter-roberta-sentiment", "sentiment", "pretrained",
-                    "cardiffnlp/twitter-roberta-base-sentiment-latest", "text-sentiment", "main",
+                    "cardiffnlp/twitter-roberta-base-sentiment-latest", "text-sentiment",
+                    "3216a57f2a0d9c45a2e6c20157c20c49fb4bf9c7",
                     "RoBERTa-base fine-tuned for tweet sentiment (text only)"))
 register(ModelEntry("clip-sentiment", "sentiment", "pretrained", "openai/clip-vit-base-patch32", "clip-sentiment",
-                    "main", "CLIP ViT-B/32 zero-shot: the image against positive / negative / neutral prompts"))
+                    "3d74acf9a28c67741b2f4f2ea7635f0aaf6f0268", "CLIP ViT-B/32 zero-shot: the image against positive / negative / neutral prompts"))
 # the pretrained profile's sentiment models: (text model, image model)
 SENTIMENT_PAIR: tuple[str, str] = ("twitter-roberta-sentiment", "clip-sentiment")
 

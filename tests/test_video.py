@@ -86,6 +86,15 @@ def test_builtin_task_answers_with_maps(builtin_dir, clip_mp4):
     assert json.dumps(r.to_dict())
 
 
+@pytest.mark.parametrize("frames", [1, 5])
+def test_videos_shorter_than_the_model_needs(builtin_dir, tmp_path, frames):
+    """A one-frame video and a 5-frame one still give the model 16 frames, in order."""
+    path = write_video(tmp_path / f"short{frames}.mp4", _numbered(frames), fps=4)
+    seg = mmcore.video(path).segments[0]
+    assert len(seg.frame_indices) == 16 and set(seg.frame_indices) == set(range(frames))
+    assert list(seg.frame_indices) == sorted(seg.frame_indices) and seg.frames.shape[0] == 16
+
+
 def test_long_video_is_segmented_and_batch_errors_are_per_item(builtin_dir, tmp_path, clip_mp4):
     long = write_video(tmp_path / "long.webm", _numbered(200, 32), fps=8)  # 25 s
     good, bad, missing = mmcore.video_batch([str(long), str(tmp_path / "nope.mp4"), ""])

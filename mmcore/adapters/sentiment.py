@@ -14,6 +14,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from .. import lexicon, text_encoder
+from ..overlay import scaled
 from ..models.sentiment import LABELS, STRATEGIES
 from .base import LoadedModel
 
@@ -64,13 +65,6 @@ def encoder_inputs(texts: list[str | None], device: torch.device | str = "cpu") 
     return out
 
 
-def scaled(m: np.ndarray) -> np.ndarray:
-    """Min-max to [0, 1] (a flat map becomes all ones)."""
-    m = m.astype(np.float32)
-    span = float(m.max() - m.min())
-    return (m - m.min()) / span if span > 0 else np.ones_like(m)
-
-
 class ShapesSentimentAdapter:
     """The built-in model: both modalities and the three fusion heads in one forward pass."""
 
@@ -104,7 +98,7 @@ class ShapesSentimentAdapter:
     @staticmethod
     def _item(out, probs, reading, x, i: int, b: int, grid: int) -> SentimentOutput:
         has_text, has_image = bool(x["has_text"][i]), bool(x["has_image"][i])
-        fused = tuple(_fused(s, probs[s][:, i], has_text, has_image) for s in STRATEGIES)
+        heads = tuple(fused(s, probs[s][:, i], has_text, has_image) for s in STRATEGIES)
         maps = ()
         if has_image:
             pool = scaled(out.image_attention[i].float().cpu().numpy().reshape(grid, grid))
@@ -113,11 +107,11 @@ class ShapesSentimentAdapter:
         return SentimentOutput(
             text=modality(out.text_logits[i].float().softmax(-1).cpu()) if has_text else None,
             image=modality(out.image_logits[i].float().softmax(-1).cpu()) if has_image else None,
-            fused=fused, words=_words(reading), image_map=maps[0][1] if maps else None, maps=maps,
+            fused=heads, words=_words(reading), image_map=maps[0][1] if maps else None, maps=maps,
             text_weight=float(out.text_weight))
 
 
-def _fused(strategy: str, p: torch.Tensor, has_text: bool, has_image: bool) -> Fused:
+def fused(strategy: str, p: torch.Tensor, has_text: bool, has_image: bool) -> Fused:
     """p (3 variants: full, no text, no image; 3 labels) -> the fused result and its drivers."""
     full = modality(p[0])
     k = LABELS.index(full.label)

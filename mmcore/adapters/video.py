@@ -13,8 +13,8 @@ import torch
 from PIL import Image
 
 from ..models.video import HEADS
+from ..overlay import scaled
 from .base import LoadedModel
-from .sentiment import scaled
 
 
 @dataclass(frozen=True)

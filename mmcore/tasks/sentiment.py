@@ -11,10 +11,11 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ..adapters import ARCHS
-from ..adapters.sentiment import Fused, Modality, SentimentOutput
+from ..adapters.sentiment import Fused, Modality, SentimentOutput, fused
 from ..errors import InputError, ModelLoadError
 from ..inputs import ImageLike, load_image
 from ..lexicon import clean_text
@@ -164,17 +165,14 @@ def _merge(a: SentimentOutput, b: SentimentOutput) -> SentimentOutput:
 
 
 def late_fusion(text: Modality | None, image: Modality | None, w: float) -> Fused:
-    """p = w p_text + (1 - w) p_image (a missing side's weight goes to the other)."""
-    pt = np.array([text.scores[k] for k in LABELS]) if text else None
-    pi = np.array([image.scores[k] for k in LABELS]) if image else None
+    """p = w p_text + (1 - w) p_image (a missing side's weight goes to the other); the
+    drives come from the same rows as the built-in heads': as given, without the text
+    (the image alone), without the image (the text alone)."""
+    pt = torch.tensor([text.scores[k] for k in LABELS], dtype=torch.float64) if text else None
+    pi = torch.tensor([image.scores[k] for k in LABELS], dtype=torch.float64) if image else None
     p = pt if pi is None else pi if pt is None else w * pt + (1 - w) * pi
-    k = int(np.argmax(p))
-    drive = {}
-    if pt is not None:
-        drive["text"] = float(p[k] - pi[k]) if pi is not None else float(p[k])
-    if pi is not None:
-        drive["image"] = float(p[k] - pt[k]) if pt is not None else float(p[k])
-    return Fused("late", LABELS[k], {lab: float(v) for lab, v in zip(LABELS, p)}, drive)
+    rows = torch.stack([p, pi if pi is not None else p, pt if pt is not None else p])
+    return fused("late", rows, text is not None, image is not None)
 
 
 def driver(drive: dict[str, float]) -> str:

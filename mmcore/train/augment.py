@@ -126,6 +126,15 @@ def log_row(step: int, t0: float, terms: dict[str, torch.Tensor], metrics: dict)
             **{f"loss_{k}": round(v.item(), 4) for k, v in terms.items()}, **metrics}
 
 
+def write_card_files(folder: Path, scores: dict, card) -> dict:
+    """eval.json and README.md (card(scores, training log)) in a model folder; prints the scores."""
+    (folder / "eval.json").write_text(json.dumps(scores, indent=1))
+    log = json.loads((folder / "training_log.json").read_text())
+    (folder / "README.md").write_text(card(scores, log))
+    print(json.dumps(scores, indent=1))
+    return scores
+
+
 def save_run(model, processor, out: Path, config: dict, curve: list[dict]) -> None:
     """A normal Hugging Face folder with fp16 weights, plus the training log."""
     out.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,6 @@ card (README.md) and eval.json: `python -m mmcore.train sentiment --evaluate DIR
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from PIL import Image
 from .. import lexicon
 from ..models.sentiment import LABELS, STRATEGIES
 from ..shapesworld.faces import generate_face
+from .augment import write_card_files
 from .sentiment import load_sentences
 
 HELDOUT = Path(__file__).resolve().parents[2] / "tests" / "data" / "sentiment_heldout.tsv"
@@ -84,12 +84,7 @@ def _scores(sentences, text, faces, small, large, pair_faces, fused) -> dict:
 
 
 def write_card(folder: Path) -> dict:
-    scores = evaluate(folder)
-    (folder / "eval.json").write_text(json.dumps(scores, indent=1))
-    log = json.loads((folder / "training_log.json").read_text())
-    (folder / "README.md").write_text(_card(scores, log))
-    print(json.dumps(scores, indent=1))
-    return scores
+    return write_card_files(folder, evaluate(folder), _card)
 
 
 def _card(s: dict, log: dict) -> str:

@@ -8,7 +8,6 @@ held for 3 frames (48 frames, so sampling must pick the right ones).
 """
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..shapesworld.video import ACTIONS, generate_clip, write_video
+from .augment import write_card_files
 
 
 def _task(folder: Path):
@@ -55,12 +55,7 @@ def _accuracy(made, results) -> dict:
 
 
 def write_card(folder: Path) -> dict:
-    scores = evaluate(folder)
-    (folder / "eval.json").write_text(json.dumps(scores, indent=1))
-    log = json.loads((folder / "training_log.json").read_text())
-    (folder / "README.md").write_text(_card(scores, log))
-    print(json.dumps(scores, indent=1))
-    return scores
+    return write_card_files(folder, evaluate(folder), _card)
 
 
 def _card(s: dict, log: dict) -> str:
