@@ -54,6 +54,7 @@ def analyse(video: str | None, labels: str = "", profile: str = "auto", model: s
     """The /video endpoint: validates here, so API callers get the same messages."""
     if video is None:
         raise gr.Error("No video: upload one (mp4, webm, avi, mov or mkv) or pick an example.")
+    progress(0, desc="loading the model")  # the first request loads it: seconds for the pretrained ones
     task = mmcore.task("video", profile=profile, model=registry_model("video", model), precision=precision)
     task.progress = lambda fraction, what: progress(fraction, desc=what)
     result = task.run((video, labels or None), top_k=int(top_k))
