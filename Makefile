@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: setup browser run test train-vqa eval-vqa train-caption eval-caption train-fusion bench-fusion \
-	train-sentiment eval-sentiment train-video eval-video bench-video
+	train-sentiment eval-sentiment train-video eval-video bench-video bench
 
 setup: $(STAMP)
 
@@ -52,6 +52,11 @@ eval-video: setup
 	$(PY) -m mmcore.train video --evaluate mmcore/builtin/video
 bench-video: setup
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/video.py
+
+# The performance report (about 25 minutes on 2 CPU cores): benchmarks/results/perf.{json,md}, docs/perf_*.png,
+# and README.md's performance section. BENCH_ARGS="--only server" reruns one section.
+bench: setup
+	HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False $(PY) benchmarks/run.py $(BENCH_ARGS)
 
 # The three fusion-strategy models: one budget, only --fusion differs. Early fusion runs every layer
 # per question: hours on a CPU, minutes on a GPU. Then the comparison table and plot the Fusion tab

@@ -10,7 +10,7 @@ import mmcore
 from mmcore.inputs import load_image
 from mmcore.shapesworld.caption import generate_caption_scene
 
-from .common import (DEFAULT_MODEL, ImageUpload, friendly_errors, how_it_works, model_settings, overlay_file,
+from .common import (TIMEOUT_S, limits, DEFAULT_MODEL, ImageUpload, friendly_errors, how_it_works, model_settings, overlay_file,
                      registry_model)
 from .examples import caption_examples
 
@@ -50,7 +50,7 @@ def caption(image: str | None, prompt: str = "", method: str = "greedy", beams: 
     if image is None:
         raise gr.Error("No image: upload one (PNG, JPEG, GIF, BMP, TIFF or WebP) or pick an example.")
     decoding = mmcore.Decoding(method, int(beams), float(top_p), float(temperature), int(max_new_tokens))
-    result = mmcore.caption(image, prompt or None, decoding=decoding, profile=profile,
+    result = mmcore.caption(image, prompt or None, decoding=decoding, timeout=TIMEOUT_S["caption"], profile=profile,
                             model=registry_model("caption", model), precision=precision)
     picture = load_image(image)
     word_maps = [overlay_file(picture, m) for m in result.token_maps]
@@ -109,8 +109,7 @@ def build() -> gr.Blocks:
         how_it_works(HOW_IT_WORKS)
         word_maps = gr.State([])
         inputs = [image, prompt, *decoding, profile, model, precision]
-        run.click(caption, inputs, [text, words, heat, grid, info, word_maps], api_name="caption",
-                  concurrency_limit=2)
+        run.click(caption, inputs, [text, words, heat, grid, info, word_maps], api_name="caption", **limits("caption"))
         words.select(show_word, [word_maps], [heat], api_visibility="private")
         shuffle.click(random_scene, None, [image], api_visibility="private")
     return demo

@@ -38,6 +38,21 @@ class ImageUpload(gr.Image):
         return None if payload is None else str(payload.path)
 
 
+# Seconds a request may take once its model is loaded, before it gets a clear "took too long"
+# message instead of its answer (mmcore.RequestTimeout); README's limits table lists them.
+TIMEOUT_S = {"vqa": 60.0, "caption": 90.0, "sentiment": 60.0, "fusion": 60.0, "video": 180.0}
+
+# Requests of one endpoint the server runs at once (the UI's button and Enter share one
+# limit). Up to this many wait together in mmcore's dynamic batcher and share forward passes;
+# more wait in Gradio's queue (app.py bounds it). Video holds a request for seconds: one.
+CONCURRENCY = {"vqa": 16, "sentiment": 16, "fusion": 8, "caption": 8, "video": 1}
+
+
+def limits(endpoint: str) -> dict[str, Any]:
+    """The keyword arguments that put an event under its endpoint's shared concurrency limit."""
+    return {"concurrency_limit": CONCURRENCY[endpoint], "concurrency_id": endpoint}
+
+
 OUTPUT_DIR = Path(tempfile.gettempdir()) / "mmstudio-outputs"  # pictures the tabs return, as files
 OUTPUT_KEEP_S = 600  # Gradio has copied them into its own cache long before this
 

@@ -12,7 +12,7 @@ from mmcore.loading import where
 from mmcore.registry import FUSION_MODELS, REGISTRY
 from mmcore.spec import PRECISIONS
 
-from .common import ImageUpload, friendly_errors, how_it_works, overlay_file
+from .common import TIMEOUT_S, limits, ImageUpload, friendly_errors, how_it_works, overlay_file
 from .examples import vqa_examples
 from .vqa import random_scene
 
@@ -60,7 +60,7 @@ def compare(image: str | None, question: str, precision: str = "auto") -> tuple[
     """The /fusion endpoint: validates here, so API callers get the same messages."""
     if image is None:
         raise gr.Error("No image: upload one (PNG, JPEG, GIF, BMP, TIFF or WebP) or pick an example.")
-    result = mmcore.fusion(image, question, precision=precision, top_k=3)
+    result = mmcore.fusion(image, question, precision=precision, top_k=3, timeout=TIMEOUT_S["fusion"])
     picture = mmcore.inputs.load_image(image)
     table = [_row(row) for row in result.rows]
     panels: list[Any] = []
@@ -130,8 +130,7 @@ def build() -> gr.Blocks:
         _benchmark_section()
         how_it_works(HOW_IT_WORKS)
         outputs = [table, *panels, verdict]
-        ask.click(compare, [image, question, precision], outputs, api_name="fusion", concurrency_limit=2)
-        question.submit(compare, [image, question, precision], outputs, api_visibility="private",
-                        concurrency_limit=2)
+        ask.click(compare, [image, question, precision], outputs, api_name="fusion", **limits("fusion"))
+        question.submit(compare, [image, question, precision], outputs, api_visibility="private", **limits("fusion"))
         shuffle.click(random_scene, None, [image, question], api_visibility="private")
     return demo

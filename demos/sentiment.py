@@ -12,7 +12,7 @@ from mmcore.lexicon import MAX_TEXT_CHARS
 from mmcore.models.sentiment import LABELS, STRATEGIES
 from mmcore.shapesworld.faces import generate_face
 
-from .common import ImageUpload, friendly_errors, how_it_works, model_settings, overlay_file, picture_file, registry_model
+from .common import TIMEOUT_S, limits, ImageUpload, friendly_errors, how_it_works, model_settings, overlay_file, picture_file, registry_model
 from .examples import sentiment_examples
 from .figures import fusion_bars
 
@@ -65,7 +65,7 @@ def _strategy(fusion: str | None) -> str | None:
 def analyse(text: str | None, image: str | None, profile: str = "auto", model: str = "default for profile",
             precision: str = "auto", fusion: str = AUTO) -> tuple[Any, ...]:
     """The /sentiment endpoint: validates here, so API callers get the same messages."""
-    result = mmcore.sentiment(text or None, image, fusion=_strategy(fusion), profile=profile,
+    result = mmcore.sentiment(text or None, image, fusion=_strategy(fusion), timeout=TIMEOUT_S["sentiment"], profile=profile,
                               model=registry_model("sentiment", model), precision=precision)
     picture = mmcore.inputs.load_image(image) if image is not None else None
     heat = overlay_file(picture, result.attention) if picture is not None and result.attention is not None else None
@@ -146,7 +146,7 @@ def build() -> gr.Blocks:
                 outputs = _outputs()
         how_it_works(HOW_IT_WORKS)
         args = [text, image, profile, model, precision, fusion]
-        go.click(analyse, args, outputs, api_name="sentiment", concurrency_limit=2)
-        text.submit(analyse, args, outputs, api_visibility="private", concurrency_limit=2)
+        go.click(analyse, args, outputs, api_name="sentiment", **limits("sentiment"))
+        text.submit(analyse, args, outputs, api_visibility="private", **limits("sentiment"))
         face.click(random_face, None, image, api_visibility="private")
     return demo

@@ -11,7 +11,7 @@ import mmcore
 from mmcore.overlay import overlay, upsample
 from mmcore.shapesworld.video import generate_clip, write_video
 
-from .common import (OUTPUT_DIR, DEFAULT_MODEL, friendly_errors, how_it_works, model_settings, picture_file,
+from .common import (TIMEOUT_S, limits, OUTPUT_DIR, DEFAULT_MODEL, friendly_errors, how_it_works, model_settings, picture_file,
                      registry_model)
 from .examples import video_examples
 from .figures import importance_plot
@@ -57,7 +57,7 @@ def analyse(video: str | None, labels: str = "", profile: str = "auto", model: s
     progress(0, desc="loading the model")  # the first request loads it: seconds for the pretrained ones
     task = mmcore.task("video", profile=profile, model=registry_model("video", model), precision=precision)
     task.progress = lambda fraction, what: progress(fraction, desc=what)
-    result = task.run((video, labels or None), top_k=int(top_k))
+    result = task.run((video, labels or None), TIMEOUT_S["video"], top_k=int(top_k))
     segment = max(result.segments, key=lambda s: s.score)
     gallery = [(picture_file(_overlay(frame, m)), f"frame {i} · {100 * w:.0f}%")
                for frame, m, i, w in zip(segment.frames, segment.maps, segment.frame_indices, segment.importance)]
@@ -107,7 +107,6 @@ def build() -> gr.Blocks:
                 info = gr.Markdown()
         how_it_works(HOW_IT_WORKS)
         outputs = [actions, caption, importance, gallery, looked, segments, info]
-        go.click(analyse, [video, labels, profile, model, precision, top_k], outputs, api_name="video",
-                 concurrency_limit=1)
+        go.click(analyse, [video, labels, profile, model, precision, top_k], outputs, api_name="video", **limits("video"))
         fresh.click(random_clip, None, video, api_visibility="private")
     return demo

@@ -10,7 +10,7 @@ import mmcore
 from mmcore.shapesworld.render import COLOR_NAMES
 from mmcore.shapesworld.vqa import CANONICAL, QUESTION_TYPES, generate_scene
 
-from .common import (DEFAULT_MODEL, ImageUpload, friendly_errors, how_it_works, model_settings, overlay_file,
+from .common import (TIMEOUT_S, limits, DEFAULT_MODEL, ImageUpload, friendly_errors, how_it_works, model_settings, overlay_file,
                      registry_model)
 from .examples import vqa_examples
 
@@ -51,7 +51,7 @@ def answer(image: str | None, question: str, profile: str = "auto", model: str =
     """The /vqa endpoint: validates here (not in a chained step), so API callers get it too."""
     if image is None:
         raise gr.Error("No image: upload one (PNG, JPEG, GIF, BMP, TIFF or WebP) or pick an example.")
-    result = mmcore.vqa(image, question, top_k=int(top_k), profile=profile,
+    result = mmcore.vqa(image, question, top_k=int(top_k), timeout=TIMEOUT_S["vqa"], profile=profile,
                         model=registry_model("vqa", model), precision=precision)
     picture = mmcore.inputs.load_image(image)
     gallery = [(overlay_file(picture, m), name) for name, m in result.maps]
@@ -84,8 +84,8 @@ def build() -> gr.Blocks:
                 info = gr.Markdown(label="Active model")
         how_it_works(HOW_IT_WORKS)
         ask.click(answer, [image, question, *settings], [answer_box, top, heat, maps, info],
-                  api_name="vqa", concurrency_limit=2)
+                  api_name="vqa", **limits("vqa"))
         question.submit(answer, [image, question, *settings], [answer_box, top, heat, maps, info],
-                        api_visibility="private", concurrency_limit=2)
+                        api_visibility="private", **limits("vqa"))
         shuffle.click(random_scene, None, [image, question], api_visibility="private")
     return demo

@@ -14,7 +14,7 @@ for _name in ("torchao", "torch.utils._pytree"):
 from .adapters import Decoding
 from .api import (caption, caption_batch, fusion, fusion_batch, list_models, sentiment, sentiment_batch, task,
                   video, video_batch, vqa, vqa_batch, vqa_task)
-from .errors import InputError, MMCoreError, ModelLoadError, PrecisionError
+from .errors import InputError, MMCoreError, ModelLoadError, PrecisionError, RequestTimeout
 from .loading import resolve
 from .spec import ModelSpec
 from .tasks.caption import CaptionResult
@@ -23,5 +23,5 @@ from .tasks.sentiment import SentimentResult
 from .tasks.video import VideoResult, VideoSegment
 from .tasks.vqa import VQAResult
 
-__all__ = ["CaptionResult", "Decoding", "FusionResult", "FusionRow", "InputError", "MMCoreError", "ModelLoadError", "ModelSpec", "PrecisionError",
+__all__ = ["CaptionResult", "Decoding", "FusionResult", "FusionRow", "InputError", "MMCoreError", "ModelLoadError", "ModelSpec", "PrecisionError", "RequestTimeout",
            "SentimentResult", "VQAResult", "VideoResult", "VideoSegment", "caption", "caption_batch", "fusion", "fusion_batch", "list_models", "resolve", "sentiment", "sentiment_batch", "task", "video", "video_batch", "vqa", "vqa_batch", "vqa_task"]

@@ -53,62 +53,63 @@ def vqa_task(**choices: Any) -> VQATask:
     return task("vqa", **choices)
 
 
-def vqa(image: ImageLike, question: str, *, top_k: int = 5, **choices: Any) -> VQAResult:
-    """Answer one question about one image; raises InputError / ModelLoadError."""
-    return task("vqa", **choices).run((image, question), top_k=top_k)
+def vqa(image: ImageLike, question: str, *, top_k: int = 5, timeout: float | None = None, **choices: Any) -> VQAResult:
+    """Answer one question about one image; raises InputError / ModelLoadError, or
+    RequestTimeout when `timeout` seconds pass first (every function here takes `timeout`)."""
+    return task("vqa", **choices).run((image, question), timeout, top_k=top_k)
 
 
 def vqa_batch(items: list[tuple[ImageLike, str]], *, top_k: int = 5,
-              **choices: Any) -> list[VQAResult | MMCoreError]:
+              timeout: float | None = None, **choices: Any) -> list[VQAResult | MMCoreError]:
     """Many (image, question) pairs in one forward pass; bad items come back as errors."""
-    return task("vqa", **choices).run_batch(items, top_k=top_k)
+    return task("vqa", **choices).run_batch(items, timeout, top_k=top_k)
 
 
 def caption(image: ImageLike, prompt: str | None = None, *, decoding: Decoding = Decoding(),
-            **choices: Any) -> CaptionResult:
+            timeout: float | None = None, **choices: Any) -> CaptionResult:
     """Caption one image, with one attention map per generated word."""
-    return task("caption", **choices).run((image, prompt), decoding=decoding)
+    return task("caption", **choices).run((image, prompt), timeout, decoding=decoding)
 
 
 def caption_batch(items: list[ImageLike | tuple[ImageLike, str | None]], *, decoding: Decoding = Decoding(),
-                  **choices: Any) -> list[CaptionResult | MMCoreError]:
-    return task("caption", **choices).run_batch(items, decoding=decoding)
+                  timeout: float | None = None, **choices: Any) -> list[CaptionResult | MMCoreError]:
+    return task("caption", **choices).run_batch(items, timeout, decoding=decoding)
 
 
 def fusion(image: ImageLike, question: str, *, strategies: str | None = None, top_k: int = 3,
-           **choices: Any) -> FusionResult:
+           timeout: float | None = None, **choices: Any) -> FusionResult:
     """Answer one question with each fusion strategy (strategies: one name, or None for all)."""
-    return task("fusion", fusion=strategies, **choices).run((image, question), top_k=top_k)
+    return task("fusion", fusion=strategies, **choices).run((image, question), timeout, top_k=top_k)
 
 
 def fusion_batch(items: list[tuple[ImageLike, str]], *, strategies: str | None = None, top_k: int = 3,
-                 **choices: Any) -> list[FusionResult | MMCoreError]:
-    return task("fusion", fusion=strategies, **choices).run_batch(items, top_k=top_k)
+                 timeout: float | None = None, **choices: Any) -> list[FusionResult | MMCoreError]:
+    return task("fusion", fusion=strategies, **choices).run_batch(items, timeout, top_k=top_k)
 
 
 def sentiment(text: str | None = None, image: ImageLike | None = None, *, fusion: str | None = None,
-              **choices: Any) -> SentimentResult:
+              timeout: float | None = None, **choices: Any) -> SentimentResult:
     """Sentiment of a text, an image, or both: each modality's, fused three ways, and why."""
-    return task("sentiment", fusion=fusion, **choices).run((text, image))
+    return task("sentiment", fusion=fusion, **choices).run((text, image), timeout)
 
 
 def sentiment_batch(items: list[tuple[str | None, ImageLike | None]], *, fusion: str | None = None,
-                    **choices: Any) -> list[SentimentResult | MMCoreError]:
-    return task("sentiment", fusion=fusion, **choices).run_batch(items)
+                    timeout: float | None = None, **choices: Any) -> list[SentimentResult | MMCoreError]:
+    return task("sentiment", fusion=fusion, **choices).run_batch(items, timeout)
 
 
 def video(path: VideoLike, labels: str | list[str] | None = None, *, top_k: int = 5,
-          **choices: Any) -> VideoResult:
+          timeout: float | None = None, **choices: Any) -> VideoResult:
     """The action in a video (top-k), a caption where the model makes one, and where it looked.
 
     labels: candidates for a zero-shot model (model="xclip"), comma-separated or a list.
     """
-    return task("video", **choices).run((path, labels), top_k=top_k)
+    return task("video", **choices).run((path, labels), timeout, top_k=top_k)
 
 
 def video_batch(items: list[VideoLike | tuple[VideoLike, Any]], *, top_k: int = 5,
-                **choices: Any) -> list[VideoResult | MMCoreError]:
-    return task("video", **choices).run_batch(items, top_k=top_k)
+                timeout: float | None = None, **choices: Any) -> list[VideoResult | MMCoreError]:
+    return task("video", **choices).run_batch(items, timeout, top_k=top_k)
 
 
 def list_models() -> list[dict[str, Any]]:

@@ -16,3 +16,7 @@ class ModelLoadError(MMCoreError, RuntimeError):
 
 class PrecisionError(ModelLoadError):
     """The asked precision cannot apply to this model on this device."""
+
+
+class RequestTimeout(MMCoreError, TimeoutError):
+    """A request ran past its time limit; the server keeps serving others."""

@@ -35,6 +35,17 @@ def test_bad_input_gets_clear_message_and_server_keeps_serving(client, scene_png
     assert answer
 
 
+def test_a_request_past_its_time_limit_gets_a_clear_message(client, scene_png, monkeypatch):
+    import demos.common
+
+    monkeypatch.setitem(demos.common.TIMEOUT_S, "vqa", 1e-6)  # over before the model's pass can end
+    with pytest.raises(AppError, match=r"did not finish within its limit of 1e-06 s.*try again"):
+        client.predict(handle_file(str(scene_png)), QUESTION, api_name="/vqa")
+    monkeypatch.undo()
+    answer, *_ = client.predict(handle_file(str(scene_png)), QUESTION, api_name="/vqa")
+    assert answer
+
+
 @pytest.mark.parametrize("content,needle", [(b"", "empty"), (b"not an image at all", "not an image"),
                                              (b"\x89PNG\r\n\x1a\n\x00\x00", "not an image|truncated")])
 def test_unreadable_uploads_get_clear_messages(client, tmp_path, content, needle):

@@ -1,17 +1,19 @@
 """Task pipelines: preprocess -> _forward -> postprocess, as in transformers' pipelines.
 
-Only `_forward` touches the model and the device, under torch.inference_mode. A batch is
-validated item by item first, so one bad item gets its own InputError while the good
-ones still share a single forward pass.
+Only `_forward` touches the model and the device, under torch.inference_mode, in the
+model's dynamic batcher (mmcore.batching). A batch is validated item by item first, in the
+caller's thread, so one bad item gets its own InputError while the good ones still share a
+forward pass, with each other and with other callers' items.
 """
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable
+from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
-import torch
-
 from ..adapters import ARCHS, LoadedModel
+from ..batching import BatchPolicy, batcher_for, wait
 from ..errors import MMCoreError
 from ..loading import load, resolve
 from ..spec import ModelSpec
@@ -22,6 +24,7 @@ Result = TypeVar("Result")  # the public frozen result
 
 class Task(Generic[Item, Result]):
     name: str = ""
+    batch_policy = BatchPolicy()  # how many concurrent requests may share a forward pass
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
@@ -41,25 +44,38 @@ class Task(Generic[Item, Result]):
     def _forward(self, items: list[Item], **options: Any) -> list[Any]: ...
     def postprocess(self, item: Item, output: Any, latency_ms: float, **options: Any) -> Result: ...
 
-    def run(self, raw: Any, **options: Any) -> Result:
-        """One item; raises its InputError."""
-        result = self.run_batch([raw], **options)[0]
+    def batch_key(self) -> Hashable:
+        """Tasks with equal keys run the same loaded model the same way: they share a batcher."""
+        return type(self).__name__, self.spec
+
+    def run(self, raw: Any, timeout: float | None = None, **options: Any) -> Result:
+        """One item; raises its InputError, or RequestTimeout after `timeout` seconds."""
+        result = self.run_batch([raw], timeout=timeout, **options)[0]
         if isinstance(result, MMCoreError):
             raise result
         return result
 
-    def run_batch(self, raws: list[Any], **options: Any) -> list[Result | MMCoreError]:
-        """Many items: each bad one comes back as its own error, in place."""
-        items: list[Item | MMCoreError] = []
-        for raw in raws:
-            try:
-                items.append(self.preprocess(raw))
-            except MMCoreError as e:
-                items.append(e)
-        good = [i for i in items if not isinstance(i, MMCoreError)]
-        start = time.perf_counter()
-        with torch.inference_mode():
-            outputs = iter(self._forward(good, **options) if good else [])
-        latency = (time.perf_counter() - start) * 1000 / max(1, len(good))
-        return [i if isinstance(i, MMCoreError) else self.postprocess(i, next(outputs), latency, **options)
-                for i in items]
+    def run_batch(self, raws: list[Any], timeout: float | None = None, **options: Any) -> list[Result | MMCoreError]:
+        """Many items: each bad one comes back as its own error, in place. Items go through
+        the model's dynamic batcher, so they share passes with concurrent callers' items."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        items = [self._prepare(raw) for raw in raws]
+        batcher = batcher_for(self.batch_key(), self._forward, self.batch_policy)
+        futures = [None if isinstance(i, MMCoreError) else batcher.submit(i, **options) for i in items]
+        return [self._finish(i, f, deadline, timeout, options) for i, f in zip(items, futures)]
+
+    def _prepare(self, raw: Any) -> Item | MMCoreError:
+        try:
+            return self.preprocess(raw)
+        except MMCoreError as e:
+            return e
+
+    def _finish(self, item: Item | MMCoreError, future: Future | None, deadline: float | None,
+                timeout: float | None, options: dict[str, Any]) -> Result | MMCoreError:
+        if isinstance(item, MMCoreError):
+            return item
+        try:
+            done = wait(future, deadline, self.name, timeout)
+        except MMCoreError as e:
+            return e
+        return self.postprocess(item, done.output, done.latency_ms, **options)

@@ -11,6 +11,7 @@ from ..adapters import CaptionOutput, Decoding
 from ..errors import InputError
 from ..inputs import ImageLike, load_image
 from ..overlay import upsample
+from ..batching import BatchPolicy
 from .base import Task
 
 METHODS = ("greedy", "beam", "nucleus")
@@ -60,6 +61,7 @@ class CaptionItem:
 
 
 class CaptionTask(Task[CaptionItem, CaptionResult]):
+    batch_policy = BatchPolicy(max_batch=8)  # generation: a long caption holds the whole batch back
     name = "caption"
 
     def preprocess(self, raw: ImageLike | tuple[ImageLike, str | None]) -> CaptionItem:

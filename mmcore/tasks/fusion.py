@@ -64,17 +64,18 @@ class FusionTask:
     def describe(self) -> str:
         return "fusion: " + ", ".join(t.spec.describe() for t in self.tasks.values())
 
-    def run(self, raw: tuple[ImageLike, str], **options: Any) -> FusionResult:
-        result = self.run_batch([raw], **options)[0]
+    def run(self, raw: tuple[ImageLike, str], timeout: float | None = None, **options: Any) -> FusionResult:
+        result = self.run_batch([raw], timeout, **options)[0]
         if isinstance(result, MMCoreError):
             raise result
         return result
 
-    def run_batch(self, raws: list[tuple[ImageLike, str]], **options: Any) -> list[FusionResult | MMCoreError]:
+    def run_batch(self, raws: list[tuple[ImageLike, str]], timeout: float | None = None,
+                  **options: Any) -> list[FusionResult | MMCoreError]:
         """Each image is decoded once and shared; a bad item is its own error, in place."""
         decoded = [_decode(raw) for raw in raws]
         good = [d for d in decoded if not isinstance(d, MMCoreError)]
-        per = {s: iter(t.run_batch(good, **options)) for s, t in self.tasks.items()}
+        per = {s: iter(t.run_batch(good, timeout, **options)) for s, t in self.tasks.items()}
         return [d if isinstance(d, MMCoreError) else _combine({s: next(it) for s, it in per.items()})
                 for d in decoded]
 

@@ -24,6 +24,7 @@ from ..models.sentiment import LABELS, STRATEGIES
 from ..overlay import upsample
 from ..registry import REGISTRY, SENTIMENT_PAIR
 from ..spec import ModelSpec
+from ..batching import BatchPolicy
 from .base import Task
 
 LATE_TEXT_WEIGHT = 0.5  # the pretrained pair's late fusion: text and image count the same
@@ -85,6 +86,7 @@ def sentiment_specs(profile: str = "auto", model: str | None = None, precision: 
 
 class SentimentTask(Task[SentimentItem, SentimentOutput]):
     name = "sentiment"
+    batch_policy = BatchPolicy(max_batch=32)
 
     def __init__(self, specs: tuple[ModelSpec, ...], fusion: str | None = None) -> None:
         self.spec = specs[0]
@@ -97,6 +99,9 @@ class SentimentTask(Task[SentimentItem, SentimentOutput]):
     def create(cls, profile: str = "auto", model: str | None = None, precision: str = "auto",
                device: str = "auto", fusion: str | None = None) -> "SentimentTask":
         return cls(sentiment_specs(profile, model, precision, device), fusion)
+
+    def batch_key(self) -> tuple:
+        return type(self).__name__, tuple(loaded.spec for loaded, _ in self.parts), self.fusion
 
     def describe(self) -> str:
         return " + ".join(loaded.spec.describe() for loaded, _ in self.parts)

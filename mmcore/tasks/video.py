@@ -20,6 +20,7 @@ from .. import video_io
 from ..adapters.video import VideoOutput
 from ..errors import InputError, MMCoreError
 from ..loading import resolve
+from ..batching import BatchPolicy
 from .base import Task
 from .caption import CaptionTask
 
@@ -113,6 +114,7 @@ def _thumb(frames: np.ndarray) -> np.ndarray:
 class VideoTask(Task[VideoItem, list[VideoOutput]]):
     name = "video"
     zero_shot: bool = False  # set from the adapter: whether the model takes typed labels
+    batch_policy = BatchPolicy(max_batch=4)  # each video is already a batch of its segments
 
     def __init__(self, spec, segment_seconds: float = video_io.SEGMENT_SECONDS,
                  progress: Callable[[float, str], None] | None = None) -> None:
@@ -140,12 +142,12 @@ class VideoTask(Task[VideoItem, list[VideoOutput]]):
         for k, idx in enumerate(indices):
             report = lambda done, n, k=k: self.progress((k + done / n) / len(indices), "reading frames")  # noqa: E731
             clips.append(_thumb(video_io.read_frames(video, idx, report)))
+        self.progress(1.0, "running the model")
         return VideoItem(info, tuple(ranges), tuple(map(tuple, indices)), tuple(clips), labels)
 
     def _forward(self, items: list[VideoItem], top_k: int = 5) -> list[list[VideoOutput]]:
         if not 1 <= top_k <= MAX_TOP_K:
             raise InputError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
-        self.progress(1.0, "running the model")
         outs = []
         for item in items:  # one forward per video: its segments are the batch
             inputs = self.adapter.preprocess(self.loaded, list(item.clips), list(item.labels or ()) or None)

@@ -11,6 +11,7 @@ from ..adapters import VQAOutput
 from ..errors import InputError
 from ..inputs import ImageLike, clean_question, load_image
 from ..overlay import upsample
+from ..batching import BatchPolicy
 from .base import Task
 
 MAX_TOP_K = 20
@@ -46,6 +47,7 @@ class VQAItem:
 
 
 class VQATask(Task[VQAItem, VQAResult]):
+    batch_policy = BatchPolicy(max_batch=32)
     name = "vqa"
 
     def preprocess(self, raw: tuple[ImageLike, str]) -> VQAItem:

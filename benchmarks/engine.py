@@ -1,0 +1,120 @@
+"""The engine, in process: per model, one request's latency (p50 / p95), throughput for
+batches of 1, 8 and 32, the cost of attention maps, and the plain-transformers baseline on
+the same model and inputs.
+
+  one request: `task.run(item)` end to end (decode, preprocess, forward, maps, result).
+  batches:     `task.run_batch(items)`: items per second.
+  maps:        the model's own call without attentions against mmcore's adapter forward
+               (attentions, rollout or cross-attention maps, answers), same loaded model, same
+               batch of 8 preprocessed inputs.
+  baseline:    what a user of plain transformers writes: the model loaded with its own class's
+               from_pretrained (library defaults), processor + model call per item (`generate`
+               for captioning), no maps. Ratio = mmcore time / baseline time (< 1: mmcore faster).
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from common import QUESTION, caption_items, pct, sentiment_items, summary, timed, video_items, vqa_items
+from models import blip_base_caption, vilt_b32
+
+BATCHES = (1, 8, 32)
+
+
+def cases(tmp: Path) -> dict[str, tuple[str, str | None, list[Any]]]:
+    """name -> (task, model for mmcore (None: the built-in default), 32 raw inputs)."""
+    vqa, _ = vqa_items(32)
+    _, pictures = caption_items(32)
+    big_vqa = [(image, QUESTION) for image, _ in vqa_items(32, size=384)[0]]
+    _, big_pictures = caption_items(32, size=384)
+    return {"shapesworld-vqa": ("vqa", None, vqa),
+            "shapesworld-caption": ("caption", None, pictures),
+            "shapesworld-sentiment": ("sentiment", None, sentiment_items(32)[0]),
+            "shapesworld-video": ("video", None, video_items(32, tmp)[0]),
+            "vilt-b32 (random)": ("vqa", str(vilt_b32()), big_vqa),
+            "blip-base caption (random)": ("caption", str(blip_base_caption()), big_pictures)}
+
+
+def measure(name: str, task_name: str, model: str | None, items: list[Any], quick: bool) -> dict[str, Any]:
+    import mmcore
+
+    task = mmcore.task(task_name, profile="builtin" if model is None else "auto", model=model)
+    big = model is not None
+    one = timed(lambda it=iter(items * 100): task.run(next(it)), repeats=5 if quick or big else 30)
+    row = {"model": name, "task": task_name, "one_request": summary(one),
+           "throughput": {str(b): _throughput(task, items[:b], 1 if big or b == 32 else 3) for b in BATCHES}}
+    if task_name in ("vqa", "caption"):
+        row["maps"] = map_cost(task, items[:8], repeats=2 if big else 10)
+        row["baseline"] = baseline(task, items, one, row["throughput"]["32"], repeats=5 if big else 30)
+    return row
+
+
+def _throughput(task, items: list[Any], repeats: int) -> float:
+    times = timed(lambda: task.run_batch(items), repeats=repeats)
+    return round(len(items) / min(times), 2)
+
+
+def map_cost(task, items: list[Any], repeats: int) -> dict[str, float]:
+    """The forward pass with and without attention maps on one batch of 8."""
+    loaded, adapter = task.loaded, task.adapter
+    prepared = [task.preprocess(raw) for raw in items]
+    if task.name == "vqa":
+        inputs = adapter.preprocess(loaded, [p.image for p in prepared], [p.question for p in prepared])
+        plain = lambda: loaded.model(**_on(inputs, loaded))  # noqa: E731
+        with_maps = lambda: adapter.forward(loaded, inputs, 5)  # noqa: E731
+    else:
+        from mmcore.adapters import Decoding
+
+        inputs = adapter.preprocess(loaded, [p.image for p in prepared], [None] * len(prepared))
+        pixels = inputs["pixel_values"].to(loaded.device, loaded.dtype)
+        plain = lambda: loaded.model.generate(pixel_values=pixels, max_new_tokens=20, num_beams=1, do_sample=False)  # noqa: E731
+        with_maps = lambda: adapter.forward(loaded, inputs, Decoding())  # noqa: E731
+    with torch.inference_mode():
+        without_ms, with_ms = pct(timed(plain, repeats), 50), pct(timed(with_maps, repeats), 50)
+    return {"without_ms": without_ms, "with_ms": with_ms, "overhead_pct": round(100 * (with_ms / without_ms - 1), 1)}
+
+
+def _on(inputs: dict[str, torch.Tensor], loaded) -> dict[str, torch.Tensor]:
+    out = {k: v.to(loaded.device) for k, v in inputs.items()}
+    out["pixel_values"] = out["pixel_values"].to(loaded.dtype)
+    return out
+
+
+def baseline(task, items: list[Any], mmcore_one: list[float], mmcore_batch32: float, repeats: int) -> dict[str, float]:
+    """Plain transformers on the same folder and inputs, one item at a time, as a ratio."""
+    from PIL import Image
+
+    model_class = type(task.loaded.model)
+    model = model_class.from_pretrained(task.spec.source, use_safetensors=True).eval()
+    processor = task.loaded.processor
+    pictures = [Image.fromarray(raw[0] if isinstance(raw, tuple) else raw).convert("RGB") for raw in items]
+
+    def one(i: int) -> Any:
+        with torch.inference_mode():
+            if task.name == "vqa":
+                inputs = processor(images=pictures[i], text=items[i][1], return_tensors="pt")
+                return model.config.id2label[int(model(**inputs).logits.argmax(-1))]
+            pixels = processor.image_processor(pictures[i], return_tensors="pt")["pixel_values"]
+            ids = model.generate(pixel_values=pixels, max_new_tokens=20, num_beams=1, do_sample=False)
+            return processor.tokenizer.batch_decode(ids, skip_special_tokens=True)[0]
+
+    counter = iter(range(10**6))
+    times = timed(lambda: one(next(counter) % len(items)), repeats)
+    sequential = timed(lambda: [one(i) for i in range(len(items))], 1, warmup=0)[0]
+    p50 = pct(times, 50)
+    return {"one_request_p50_ms": p50, "ratio_one_request": round(pct(mmcore_one, 50) / p50, 2),
+            "items_per_s_one_by_one": round(len(items) / sequential, 2),
+            "ratio_throughput_batch32": round((len(items) / sequential) / mmcore_batch32, 2)}
+
+
+def run(quick: bool = False, log=print) -> list[dict[str, Any]]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (task_name, model, items) in cases(Path(tmp)).items():
+            rows.append(measure(name, task_name, model, items, quick))
+            log(f"engine: {rows[-1]}")
+    return rows

@@ -1,0 +1,123 @@
+"""The performance report: Markdown (benchmarks/results/perf.md and README.md's perf section)
+and plots (docs/perf_*.png), from benchmarks/results/perf.json."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+START, END = "<!-- perf:start -->", "<!-- perf:end -->"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join("—" if v is None else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def markdown(r: dict[str, Any]) -> str:
+    parts = [f"Measured by `{r['command']}` on {r['machine']}, {r['date']}. Plots: `docs/perf_*.png`."]
+    if r.get("targets"):
+        parts += ["**Targets (issue #8)**", _table(["target", "measured", "limit", "met"], [
+            [t["target"], f"{t['value']} {t['unit']}", f"{'≥' if t['higher_is_better'] else '≤'} {t['limit']} {t['unit']}",
+             "yes" if t["met"] else "**no**"] for t in r["targets"]])]
+    if r.get("engine"):
+        parts += ["**Engine** (in process; one request end to end; items/s for `run_batch` of 1, 8, 32)", _table(
+            ["model", "p50 ms", "p95 ms", "batch 1/s", "batch 8/s", "batch 32/s", "maps cost", "vs plain (1 req / 32)"],
+            [[e["model"], e["one_request"]["p50_ms"], e["one_request"]["p95_ms"], *e["throughput"].values(),
+              f"{e['maps']['overhead_pct']}%" if "maps" in e else None,
+              f"{e['baseline']['ratio_one_request']}x / {e['baseline']['ratio_throughput_batch32']}x"
+              if "baseline" in e else None] for e in r["engine"]])]
+    if r.get("precision"):
+        parts += ["**Precision matrix** (fresh process per cell; accuracy on held-out ShapesWorld data; the "
+                  "real-size models have random weights, so no accuracy)", _table(
+                      ["model", "precision", "p50 ms", "weights MB", "peak RSS MB", "accuracy %"],
+                      [[c["model"], c["precision"], c.get("p50_ms"), c.get("weights_mb"), c.get("peak_rss_mb"),
+                        c.get("accuracy_pct") if "error" not in c else f"failed: {c['error'][:80]}"]
+                       for c in r["precision"]])]
+        parts.append(f"GPU (bnb4 / bnb8 / fp16): {r['gpu']}.")
+    if r.get("server"):
+        s = r["server"]
+        rows = [[name, x["users"], x["requests_per_s"], x["p50_ms"], x["p95_ms"], x["errors"]]
+                for name in ("floor", "studio") for x in s[name]]
+        c = s["cold_start"]
+        parts += [f"**Server** (gradio_client users on loopback, {s['seconds_per_level']} s per level; floor = the same "
+                  "inputs into a function that does nothing)", _table(
+                      ["app", "users", "requests/s", "p50 ms", "p95 ms", "errors"], rows),
+                  f"Cold start, offline: server up in {c['server_up_s']} s, first /vqa answer {c['first_answer_s']} s "
+                  f"after `python app.py`; resident memory with every built-in model loaded: {c['rss_all_models_mb']} MB."]
+    return "\n\n".join(parts) + "\n"
+
+
+def update_readme(readme: Path, text: str) -> None:
+    """Replace what is between the perf markers (left alone if the README has none)."""
+    old = readme.read_text()
+    if START in old and END in old:
+        new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: f"{START}\n{text}{END}", old, flags=re.S)
+        readme.write_text(new)
+
+
+def plots(r: dict[str, Any], docs: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    docs.mkdir(exist_ok=True)
+    if r.get("precision"):
+        _precision_plot(plt, r["precision"], docs / "perf_precision.png")
+    if r.get("server"):
+        _server_plot(plt, r["server"], docs / "perf_server.png")
+    if r.get("engine"):
+        _engine_plot(plt, r["engine"], docs / "perf_engine.png")
+
+
+def _precision_plot(plt, cells: list[dict[str, Any]], path: Path) -> None:
+    models = list(dict.fromkeys(c["model"] for c in cells))
+    precisions = list(dict.fromkeys(c["precision"] for c in cells))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, key, title in ((axes[0], "p50_ms", "latency of one request, p50 (ms, log)"),
+                           (axes[1], "peak_rss_mb", "peak resident memory (MB)")):
+        width = 0.8 / len(precisions)
+        for k, p in enumerate(precisions):
+            values = [next((c.get(key) or 0 for c in cells if c["model"] == m and c["precision"] == p), 0)
+                      for m in models]
+            ax.bar([i + k * width for i in range(len(models))], values, width, label=p)
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(models))], models, rotation=20, ha="right", fontsize=8)
+        ax.set_title(title)
+    axes[0].set_yscale("log")
+    axes[1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _server_plot(plt, s: dict[str, Any], path: Path) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for name in ("floor", "studio"):
+        users = [x["users"] for x in s[name]]
+        axes[0].plot(users, [x["requests_per_s"] for x in s[name]], "o-", label=name)
+        axes[1].plot(users, [x["p95_ms"] for x in s[name]], "o-", label=name)
+    axes[0].set_title("throughput (requests/s)")
+    axes[1].set_title("p95 round trip (ms)")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("concurrent users")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _engine_plot(plt, engine: list[dict[str, Any]], path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(10, 4))
+    names = [e["model"] for e in engine]
+    for k, b in enumerate(("1", "8", "32")):
+        ax.bar([i + k * 0.27 for i in range(len(names))], [e["throughput"][b] for e in engine], 0.27, label=f"batch {b}")
+    ax.set_xticks([i + 0.27 for i in range(len(names))], names, rotation=15, ha="right", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_title("items per second through mmcore (log)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

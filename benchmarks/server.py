@@ -1,0 +1,141 @@
+"""The server under load, against Gradio's floor, and the app's cold start.
+
+  floor:   benchmarks/floor_app.py, the /vqa endpoint's inputs and a function that does nothing.
+  studio:  `python app.py`, offline, built-in models; the /vqa endpoint.
+Both run in their own process on loopback, same queue settings; 1, 8 and 32 concurrent
+gradio_client users (one Client each) send a 75 px scene and a question for SECONDS each.
+Per level: completed requests per second and the p50 / p95 of one request's round trip.
+
+Cold start: `python app.py` started offline, timed to the first /vqa answer; then one request
+per endpoint and the server's resident memory with every built-in model loaded.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from common import ROOT, pct, vqa_items
+
+USERS = (1, 8, 32)
+SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "20"))
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(script: str, log: Path) -> tuple[subprocess.Popen, str, float]:
+    """The app in its own process; returns it, its URL and the seconds until it answered a client."""
+    from gradio_client import Client
+
+    port = _port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+           "HF_HUB_DISABLE_TELEMETRY": "1", "PYTHONPATH": str(ROOT)}
+    began = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, script], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=log.open("w"))
+    url = f"http://127.0.0.1:{port}/"
+    while True:
+        try:
+            Client(url, analytics_enabled=False, verbose=False)
+            return proc, url, time.perf_counter() - began
+        except Exception:  # not up yet  # noqa: BLE001
+            if proc.poll() is not None:
+                raise RuntimeError(f"{script} exited during start-up; see {log}") from None
+            time.sleep(0.2)
+
+
+def load(url: str, image: str, question: str, users: int, seconds: float) -> dict[str, Any]:
+    """`users` clients asking in a loop for `seconds`: throughput and round-trip percentiles."""
+    from gradio_client import Client, handle_file
+
+    clients = [Client(url, analytics_enabled=False, verbose=False) for _ in range(users)]
+    times: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def user(client) -> None:
+        while time.perf_counter() < stop:
+            began = time.perf_counter()
+            try:
+                client.predict(handle_file(image), question, api_name="/vqa")
+                with lock:
+                    times.append(time.perf_counter() - began)
+            except Exception as e:  # noqa: BLE001 - counted, reported
+                errors.append(repr(e)[:200])
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=user, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    return {"users": users, "requests_per_s": round(len(times) / elapsed, 2), "p50_ms": pct(times, 50),
+            "p95_ms": pct(times, 95), "completed": len(times), "errors": len(errors)}
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def cold_start(tmp: Path, image: str, question: str) -> dict[str, Any]:
+    """`python app.py` to its first /vqa answer; then every endpoint once, and the memory."""
+    from gradio_client import Client, handle_file
+
+    began = time.perf_counter()
+    proc, url, up = start("app.py", tmp / "cold.log")
+    try:
+        client = Client(url, analytics_enabled=False, verbose=False)
+        client.predict(handle_file(image), question, api_name="/vqa")
+        first = time.perf_counter() - began
+        client.predict(handle_file(image), api_name="/caption")
+        client.predict("a lovely day", handle_file(image), api_name="/sentiment")
+        clip = tmp / "clip.mp4"
+        _clip(clip)
+        client.predict(handle_file(str(clip)), api_name="/video")
+        return {"server_up_s": round(up, 2), "first_answer_s": round(first, 2), "rss_all_models_mb": _rss_mb(proc.pid)}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _clip(path: Path) -> None:
+    import numpy as np
+
+    from mmcore.shapesworld.video import generate_clip, write_video
+
+    write_video(path, generate_clip(np.random.default_rng(0), "moving right").frames(), fps=8)
+
+
+def run(tmp: Path, seconds: float = SECONDS, log=print) -> dict[str, Any]:
+    from PIL import Image
+
+    (image, question), = vqa_items(1)[0]
+    png = tmp / "scene.png"
+    Image.fromarray(image).save(png)
+    out: dict[str, Any] = {"seconds_per_level": seconds}
+    for name, script in (("floor", "benchmarks/floor_app.py"), ("studio", "app.py")):
+        proc, url, _ = start(script, tmp / f"{name}.log")
+        try:
+            load(url, str(png), question, 4, 3)  # warm-up: models load, connections open
+            out[name] = [load(url, str(png), question, users, seconds) for users in USERS]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+        log(f"server {name}: {out[name]}")
+    out["cold_start"] = cold_start(tmp, str(png), question)
+    log(f"cold start: {out['cold_start']}")
+    return out

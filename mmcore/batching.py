@@ -1,0 +1,144 @@
+"""Dynamic batching: concurrent requests for one model share one forward pass.
+
+Each request is validated and preprocessed in its caller's thread (so a bad one fails
+alone, at once), then queued. One worker thread per model and option set takes the first
+waiting item, waits at most `max_wait_ms` for company, and runs up to `max_batch` items in
+one `_forward`. If a merged pass raises, its items are run again one by one, so an error
+belongs to the request that caused it, never to its neighbours (Gradio's `batch=True`
+fails the whole batch on one gr.Error; this is why batching lives here instead).
+
+A request has a deadline: if its forward pass has not finished by then it gets a
+RequestTimeout; still queued, it is also taken off the queue. A pass already running is
+not interrupted (torch cannot stop a kernel midway), so its result is dropped.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Hashable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .errors import RequestTimeout
+
+Forward = Callable[..., list[Any]]  # (items, **options) -> one output per item, same order
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    max_batch: int = 16  # most requests one forward pass takes
+    max_wait_ms: float = 5.0  # how long the first request waits for others to join it
+
+
+@dataclass(frozen=True)
+class Done:
+    """One item's output, and its share of the merged pass's time."""
+
+    output: Any
+    latency_ms: float  # the pass's wall time divided by the items in it
+    batch_size: int  # how many requests shared the pass
+
+
+@dataclass(frozen=True)
+class _Request:
+    item: Any
+    options: tuple[tuple[str, Any], ...]  # sorted keyword options: only equal ones share a pass
+    future: Future
+
+
+class DynamicBatcher:
+    """One worker thread per model: its forward passes never overlap."""
+
+    def __init__(self, forward: Forward, policy: BatchPolicy, name: str = "") -> None:
+        self.forward, self.policy, self.name = forward, policy, name
+        self.queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
+        self.pending: list[_Request] = []  # taken off the queue, waiting for a pass (worker only)
+        self.sizes: list[int] = []  # batch size of each pass run so far (benchmarks read it)
+        threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True).start()
+
+    def submit(self, item: Any, **options: Any) -> Future:
+        """Queue one item; the future holds a Done or the exception its pass raised."""
+        request = _Request(item, tuple(sorted(options.items())), Future())
+        self.queue.put(request)
+        return request.future
+
+    def _loop(self) -> None:
+        while True:
+            batch = self._collect()
+            if batch:
+                self._run(batch)
+
+    def _collect(self) -> list[_Request]:
+        """The oldest request, and up to max_batch - 1 others with the same options that are
+        waiting or arrive within max_wait_ms; those whose caller gave up are dropped."""
+        if not self.pending:
+            self.pending.append(self.queue.get())
+        until = time.perf_counter() + self.policy.max_wait_ms / 1000
+        while len(self.pending) < self.policy.max_batch:
+            left = until - time.perf_counter()
+            try:
+                self.pending.append(self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait())
+            except queue.Empty:
+                break
+        options = self.pending[0].options
+        batch = [r for r in self.pending if r.options == options][: self.policy.max_batch]
+        self.pending = [r for r in self.pending if r not in batch]
+        return [r for r in batch if r.future.set_running_or_notify_cancel()]
+
+    def _run(self, batch: list[_Request]) -> None:
+        try:
+            outputs = self._timed(batch)
+        except Exception as e:  # noqa: BLE001 - handed to the callers, not swallowed
+            if len(batch) == 1:
+                batch[0].future.set_exception(e)
+                return
+            for one in batch:  # find whose item it was: each runs alone
+                self._run([one])
+            return
+        for request, done in zip(batch, outputs):
+            request.future.set_result(done)
+
+    def _timed(self, batch: list[_Request]) -> list[Done]:
+        start = time.perf_counter()
+        with torch.inference_mode():
+            outputs = self.forward([r.item for r in batch], **dict(batch[0].options))
+        share = (time.perf_counter() - start) * 1000 / len(batch)
+        self.sizes.append(len(batch))
+        return [Done(o, share, len(batch)) for o in outputs]
+
+
+def wait(future: Future, deadline: float | None, what: str, limit: float | None) -> Done:
+    """The item's Done, or RequestTimeout once time.monotonic() passes the deadline."""
+    left = None if deadline is None else max(0.0, deadline - time.monotonic())
+    try:
+        return future.result(timeout=left)
+    except FutureTimeout:
+        future.cancel()  # still queued: it never runs
+        raise RequestTimeout(f"the {what} request did not finish within its limit of {limit:g} s; the server may be "
+                             "busy: "
+                             "try again in a moment, or send a smaller input (a shorter video)") from None
+
+
+_BATCHERS: dict[Hashable, DynamicBatcher] = {}
+_LOCK = threading.Lock()
+
+
+def batcher_for(key: Hashable, forward: Forward, policy: BatchPolicy) -> DynamicBatcher:
+    """The one batcher of this key (a loaded model); made with `forward` on first use."""
+    with _LOCK:
+        if key not in _BATCHERS:
+            _BATCHERS[key] = DynamicBatcher(forward, _with_env(policy), name=str(key)[:60])
+        return _BATCHERS[key]
+
+
+def _with_env(policy: BatchPolicy) -> BatchPolicy:
+    """MMCORE_MAX_BATCH / MMCORE_MAX_WAIT_MS override every task's policy (benchmarks use it)."""
+    size = os.environ.get("MMCORE_MAX_BATCH")
+    wait_ms = os.environ.get("MMCORE_MAX_WAIT_MS")
+    return BatchPolicy(int(size) if size else policy.max_batch, float(wait_ms) if wait_ms else policy.max_wait_ms)
