@@ -48,8 +48,8 @@ def measure(name: str, task_name: str, model: str | None, items: list[Any], quic
     row = {"model": name, "task": task_name, "one_request": summary(one),
            "throughput": {str(b): _throughput(task, items[:b], 1 if big or b == 32 else 3) for b in BATCHES}}
     if task_name in ("vqa", "caption"):
-        row["maps"] = map_cost(task, items[:8], repeats=2 if big else 10)
-        row["baseline"] = baseline(task, items, one, row["throughput"]["32"], repeats=5 if big else 30)
+        row["maps"] = map_cost(task, items[:8], repeats=3 if big else 20)
+        row["baseline"] = baseline(task, items, repeats=4 if big else 30, batch_repeats=1 if big else 3)
     return row
 
 
@@ -74,8 +74,19 @@ def map_cost(task, items: list[Any], repeats: int) -> dict[str, float]:
         plain = lambda: loaded.model.generate(pixel_values=pixels, max_new_tokens=20, num_beams=1, do_sample=False)  # noqa: E731
         with_maps = lambda: adapter.forward(loaded, inputs, Decoding())  # noqa: E731
     with torch.inference_mode():
-        without_ms, with_ms = pct(timed(plain, repeats), 50), pct(timed(with_maps, repeats), 50)
+        without, with_ = alternating(plain, with_maps, repeats)
+    without_ms, with_ms = pct(without, 50), pct(with_, 50)
     return {"without_ms": without_ms, "with_ms": with_ms, "overhead_pct": round(100 * (with_ms / without_ms - 1), 1)}
+
+
+def alternating(a, b, repeats: int) -> tuple[list[float], list[float]]:
+    """Both timed in turns after warming up, so the machine's drift (it is shared) hits both alike."""
+    timed(a, 0, warmup=2), timed(b, 0, warmup=2)
+    times_a, times_b = [], []
+    for _ in range(repeats):
+        times_a += timed(a, 1, warmup=0)
+        times_b += timed(b, 1, warmup=0)
+    return times_a, times_b
 
 
 def _on(inputs: dict[str, torch.Tensor], loaded) -> dict[str, torch.Tensor]:
@@ -84,12 +95,27 @@ def _on(inputs: dict[str, torch.Tensor], loaded) -> dict[str, torch.Tensor]:
     return out
 
 
-def baseline(task, items: list[Any], mmcore_one: list[float], mmcore_batch32: float, repeats: int) -> dict[str, float]:
-    """Plain transformers on the same folder and inputs, one item at a time, as a ratio."""
+def baseline(task, items: list[Any], repeats: int, batch_repeats: int) -> dict[str, float]:
+    """Plain transformers on the same folder and inputs, one item at a time, timed in turns
+    with mmcore (one request; then 32 items as one run_batch against 32 plain calls)."""
+    one = _plain(task, items)
+    counter = iter(range(10**6))
+    mm, plain = alternating(lambda: task.run(items[next(counter) % len(items)]),
+                            lambda: one(next(counter) % len(items)), repeats)
+    mm32, plain32 = alternating(lambda: task.run_batch(items), lambda: [one(i) for i in range(len(items))],
+                                batch_repeats)
+    return {"one_request_p50_ms": pct(plain, 50), "mmcore_one_request_p50_ms": pct(mm, 50),
+            "ratio_one_request": round(pct(mm, 50) / pct(plain, 50), 2),
+            "items_per_s_one_by_one": round(len(items) / min(plain32), 2),
+            "ratio_throughput_batch32": round(min(mm32) / min(plain32), 2)}
+
+
+def _plain(task, items: list[Any]):
+    """What a plain-transformers user writes: own class's from_pretrained, processor, model call."""
     from PIL import Image
 
-    model_class = type(task.loaded.model)
-    model = model_class.from_pretrained(task.spec.source, use_safetensors=True).eval()
+    model = type(task.loaded.model).from_pretrained(task.spec.source, use_safetensors=True,
+                                                    dtype=torch.float32).eval()
     processor = task.loaded.processor
     pictures = [Image.fromarray(raw[0] if isinstance(raw, tuple) else raw).convert("RGB") for raw in items]
 
@@ -102,13 +128,7 @@ def baseline(task, items: list[Any], mmcore_one: list[float], mmcore_batch32: fl
             ids = model.generate(pixel_values=pixels, max_new_tokens=20, num_beams=1, do_sample=False)
             return processor.tokenizer.batch_decode(ids, skip_special_tokens=True)[0]
 
-    counter = iter(range(10**6))
-    times = timed(lambda: one(next(counter) % len(items)), repeats)
-    sequential = timed(lambda: [one(i) for i in range(len(items))], 1, warmup=0)[0]
-    p50 = pct(times, 50)
-    return {"one_request_p50_ms": p50, "ratio_one_request": round(pct(mmcore_one, 50) / p50, 2),
-            "items_per_s_one_by_one": round(len(items) / sequential, 2),
-            "ratio_throughput_batch32": round((len(items) / sequential) / mmcore_batch32, 2)}
+    return one
 
 
 def run(quick: bool = False, log=print) -> list[dict[str, Any]]:

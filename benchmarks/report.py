@@ -44,6 +44,8 @@ def markdown(r: dict[str, Any]) -> str:
         parts += [f"**Server** (gradio_client users on loopback, {s['seconds_per_level']} s per level; floor = the same "
                   "inputs into a function that does nothing)", _table(
                       ["app", "users", "requests/s", "p50 ms", "p95 ms", "errors"], rows),
+                  f"One user who also downloads the answer's four pictures (gradio_client's default): "
+                  f"{s['studio_fetching_files']['requests_per_s']} requests/s, p50 {s['studio_fetching_files']['p50_ms']} ms.",
                   f"Cold start, offline: server up in {c['server_up_s']} s, first /vqa answer {c['first_answer_s']} s "
                   f"after `python app.py`; resident memory with every built-in model loaded: {c['rss_all_models_mb']} MB."]
     return "\n\n".join(parts) + "\n"

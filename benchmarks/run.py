@@ -27,13 +27,14 @@ def main() -> None:
     args = _args()
     path = OUT / "perf.json"
     report: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    chosen = args.only.split(",") if args.only else list(SECTIONS)
+    chosen = [] if args.render else args.only.split(",") if args.only else list(SECTIONS)
     for name in chosen:
         began = time.time()
         report[name] = _section(name, args.quick)
         report.setdefault("seconds", {})[name] = round(time.time() - began)
-    report.update(command="make bench (python benchmarks/run.py)", machine=machine(), gpu=GPU_NOTE,
-                  date=time.strftime("%Y-%m-%d"))
+    if chosen:
+        report.update(command="make bench (python benchmarks/run.py)", machine=machine(), gpu=GPU_NOTE,
+                      date=time.strftime("%Y-%m-%d"))
     report["targets"] = targets(report)
     OUT.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=1))
@@ -49,6 +50,7 @@ def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help=f"comma-separated sections to run ({', '.join(SECTIONS)})")
     parser.add_argument("--quick", action="store_true", help="short runs: checks the suite works, not a report")
+    parser.add_argument("--render", action="store_true", help="measure nothing: redraw the report from perf.json")
     return parser.parse_args()
 
 

@@ -4,7 +4,9 @@
   studio:  `python app.py`, offline, built-in models; the /vqa endpoint.
 Both run in their own process on loopback, same queue settings; 1, 8 and 32 concurrent
 gradio_client users (one Client each) send a 75 px scene and a question for SECONDS each.
-Per level: completed requests per second and the p50 / p95 of one request's round trip.
+Per level: completed requests per second and the p50 / p95 of one request's round trip
+(the answer and the output files' URLs); once more for one user who also downloads the
+four output pictures, as gradio_client does by default.
 
 Cold start: `python app.py` started offline, timed to the first /vqa answer; then one request
 per endpoint and the server's resident memory with every built-in model loaded.
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +37,6 @@ def _port() -> int:
 
 def start(script: str, log: Path) -> tuple[subprocess.Popen, str, float]:
     """The app in its own process; returns it, its URL and the seconds until it answered a client."""
-    from gradio_client import Client
-
     port = _port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
            "HF_HUB_DISABLE_TELEMETRY": "1", "PYTHONPATH": str(ROOT)}
@@ -43,21 +44,26 @@ def start(script: str, log: Path) -> tuple[subprocess.Popen, str, float]:
     proc = subprocess.Popen([sys.executable, script], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=log.open("w"))
     url = f"http://127.0.0.1:{port}/"
-    while True:
+    while True:  # a plain GET: a Client per try would take CPU from the starting server
         try:
-            Client(url, analytics_enabled=False, verbose=False)
+            urllib.request.urlopen(url + "config", timeout=5).read()
             return proc, url, time.perf_counter() - began
-        except Exception:  # not up yet  # noqa: BLE001
+        except OSError:  # not up yet
             if proc.poll() is not None:
                 raise RuntimeError(f"{script} exited during start-up; see {log}") from None
-            time.sleep(0.2)
+            time.sleep(0.05)
 
 
-def load(url: str, image: str, question: str, users: int, seconds: float) -> dict[str, Any]:
-    """`users` clients asking in a loop for `seconds`: throughput and round-trip percentiles."""
+def load(url: str, image: str, question: str, users: int, seconds: float, fetch: bool = False) -> dict[str, Any]:
+    """`users` clients asking in a loop for `seconds`: throughput and round-trip percentiles.
+
+    fetch: also download every output file before the next request (gradio_client's default;
+    a browser fetches the pictures in parallel, after the answer). Off for the load levels: the
+    client shares this machine's two cores with the server, and the floor returns no files.
+    """
     from gradio_client import Client, handle_file
 
-    clients = [Client(url, analytics_enabled=False, verbose=False) for _ in range(users)]
+    clients = [Client(url, analytics_enabled=False, verbose=False, download_files=fetch) for _ in range(users)]
     times: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -132,6 +138,8 @@ def run(tmp: Path, seconds: float = SECONDS, log=print) -> dict[str, Any]:
         try:
             load(url, str(png), question, 4, 3)  # warm-up: models load, connections open
             out[name] = [load(url, str(png), question, users, seconds) for users in USERS]
+            if name == "studio":
+                out["studio_fetching_files"] = load(url, str(png), question, 1, seconds, fetch=True)
         finally:
             proc.terminate()
             proc.wait(timeout=30)

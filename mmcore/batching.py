@@ -33,7 +33,10 @@ Forward = Callable[..., list[Any]]  # (items, **options) -> one output per item,
 @dataclass(frozen=True)
 class BatchPolicy:
     max_batch: int = 16  # most requests one forward pass takes
-    max_wait_ms: float = 5.0  # how long the first request waits for others to join it
+    # How long the first request waits for others to join it. 0: a pass starts at once with
+    # whatever is queued, and requests arriving during a pass form the next one, so a lone
+    # user never waits and a crowd still shares passes (benchmarks/results/perf.md).
+    max_wait_ms: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -120,9 +123,12 @@ def wait(future: Future, deadline: float | None, what: str, limit: float | None)
         return future.result(timeout=left)
     except FutureTimeout:
         future.cancel()  # still queued: it never runs
-        raise RequestTimeout(f"the {what} request did not finish within its limit of {limit:g} s; the server may be "
-                             "busy: "
-                             "try again in a moment, or send a smaller input (a shorter video)") from None
+        raise timeout_error(what, limit) from None
+
+
+def timeout_error(what: str, limit: float | None) -> RequestTimeout:
+    return RequestTimeout(f"the {what} request did not finish within its limit of {limit:g} s; the server may be "
+                          "busy: try again in a moment, or send a smaller input (a shorter video)")
 
 
 _BATCHERS: dict[Hashable, DynamicBatcher] = {}

@@ -181,8 +181,8 @@ def _load(spec: ModelSpec) -> LoadedModel:
     arch = ARCHS[spec.arch]
     kwargs = _hub_kwargs(spec)
     try:
-        plan = prec.plan(spec.precision, spec.device, _skeleton(arch.model_class, spec, kwargs))
-        model = arch.model_class.from_pretrained(
+        plan = prec.plan(spec.precision, spec.device, _skeleton(arch.model_cls(), spec, kwargs))
+        model = arch.model_cls().from_pretrained(
             spec.source, use_safetensors=True, trust_remote_code=False, attn_implementation="eager",
             dtype=plan.dtype, quantization_config=plan.quantization_config,
             device_map={"": spec.device} if plan.quantization_config else None, **kwargs)

@@ -7,18 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from transformers import (
-    AutoImageProcessor,
-    AutoTokenizer,
-    BlipForConditionalGeneration,
-    CLIPModel,
-    RobertaForSequenceClassification,
-    VideoMAEForVideoClassification,
-    XCLIPModel,
-    BlipForQuestionAnswering,
-    ViltForQuestionAnswering,
-    VisionEncoderDecoderModel,
-)
+from transformers import AutoImageProcessor, AutoTokenizer
 
 from ..models.sentiment import ShapesSentimentConfig, ShapesSentimentModel
 from ..models.video import ShapesVideoConfig, ShapesVideoModel
@@ -39,9 +28,18 @@ class Arch:
     key: str  # ModelSpec.arch
     task: str  # the task this family serves
     model_type: str  # config.json "model_type", to recognise a local folder
-    model_class: Any  # transformers PreTrainedModel class to load with
+    # PreTrainedModel class to load with, or the name of a transformers class, imported on first
+    # load: importing every family's modeling code up front cost about 1 s of the app's cold start
+    model_class: Any
     adapter: Any  # adapter class (preprocess / forward)
     load_processor: Any = None  # (source, **hub kwargs) -> processor; None: AutoProcessor
+
+    def model_cls(self) -> Any:
+        if isinstance(self.model_class, str):
+            import transformers
+
+            return getattr(transformers, self.model_class)
+        return self.model_class
 
 
 def _image_and_tokenizer(source: str, **kwargs: Any) -> Any:
@@ -62,10 +60,10 @@ def register_arch(arch: Arch) -> Arch:
     return arch
 
 
-register_arch(Arch("vilt", "vqa", "vilt", ViltForQuestionAnswering, ViltVQAAdapter))
-register_arch(Arch("blip", "vqa", "blip", BlipForQuestionAnswering, BlipVQAAdapter))
-register_arch(Arch("blip-caption", "caption", "blip", BlipForConditionalGeneration, BlipCaptionAdapter))
-register_arch(Arch("vision-encoder-decoder", "caption", "vision-encoder-decoder", VisionEncoderDecoderModel,
+register_arch(Arch("vilt", "vqa", "vilt", "ViltForQuestionAnswering", ViltVQAAdapter))
+register_arch(Arch("blip", "vqa", "blip", "BlipForQuestionAnswering", BlipVQAAdapter))
+register_arch(Arch("blip-caption", "caption", "blip", "BlipForConditionalGeneration", BlipCaptionAdapter))
+register_arch(Arch("vision-encoder-decoder", "caption", "vision-encoder-decoder", "VisionEncoderDecoderModel",
                    VisionEncoderDecoderCaptionAdapter, _image_and_tokenizer))
 register_arch(Arch("shapesworld-vqa", "vqa", ShapesVQAConfig.model_type, ShapesVQAForQuestionAnswering,
                    ShapesWorldVQAAdapter))
@@ -74,15 +72,15 @@ register_arch(Arch("shapesworld-fusion", "vqa", ShapesFusionConfig.model_type, S
 
 register_arch(Arch("shapesworld-sentiment", "sentiment", ShapesSentimentConfig.model_type, ShapesSentimentModel,
                    ShapesSentimentAdapter, AutoImageProcessor.from_pretrained))
-register_arch(Arch("text-sentiment", "sentiment", "roberta", RobertaForSequenceClassification,
+register_arch(Arch("text-sentiment", "sentiment", "roberta", "RobertaForSequenceClassification",
                    TextClassifierSentimentAdapter, AutoTokenizer.from_pretrained))
-register_arch(Arch("clip-sentiment", "sentiment", "clip", CLIPModel, ClipSentimentAdapter))
+register_arch(Arch("clip-sentiment", "sentiment", "clip", "CLIPModel", ClipSentimentAdapter))
 
 register_arch(Arch("shapesworld-video", "video", ShapesVideoConfig.model_type, ShapesVideoModel, ShapesVideoAdapter,
                    AutoImageProcessor.from_pretrained))
-register_arch(Arch("videomae", "video", "videomae", VideoMAEForVideoClassification, VideoMAEKineticsAdapter,
+register_arch(Arch("videomae", "video", "videomae", "VideoMAEForVideoClassification", VideoMAEKineticsAdapter,
                    AutoImageProcessor.from_pretrained))
-register_arch(Arch("xclip", "video", "xclip", XCLIPModel, XClipAdapter))
+register_arch(Arch("xclip", "video", "xclip", "XCLIPModel", XClipAdapter))
 
 
 def arch_for_model_type(model_type: str, task: str) -> Arch | None:

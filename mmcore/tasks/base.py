@@ -13,7 +13,7 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from ..adapters import ARCHS, LoadedModel
-from ..batching import BatchPolicy, batcher_for, wait
+from ..batching import BatchPolicy, batcher_for, timeout_error, wait
 from ..errors import MMCoreError
 from ..loading import load, resolve
 from ..spec import ModelSpec
@@ -61,7 +61,8 @@ class Task(Generic[Item, Result]):
         deadline = None if timeout is None else time.monotonic() + timeout
         items = [self._prepare(raw) for raw in raws]
         batcher = batcher_for(self.batch_key(), self._forward, self.batch_policy)
-        futures = [None if isinstance(i, MMCoreError) else batcher.submit(i, **options) for i in items]
+        expired = deadline is not None and time.monotonic() >= deadline  # reading the inputs took it all
+        futures = [None if isinstance(i, MMCoreError) or expired else batcher.submit(i, **options) for i in items]
         return [self._finish(i, f, deadline, timeout, options) for i, f in zip(items, futures)]
 
     def _prepare(self, raw: Any) -> Item | MMCoreError:
@@ -74,6 +75,8 @@ class Task(Generic[Item, Result]):
                 timeout: float | None, options: dict[str, Any]) -> Result | MMCoreError:
         if isinstance(item, MMCoreError):
             return item
+        if future is None:
+            return timeout_error(self.name, timeout)
         try:
             done = wait(future, deadline, self.name, timeout)
         except MMCoreError as e:
