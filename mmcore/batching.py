@@ -95,25 +95,30 @@ class DynamicBatcher:
         return [r for r in batch if r.future.set_running_or_notify_cancel()]
 
     def _run(self, batch: list[_Request]) -> None:
-        try:
-            outputs = self._timed(batch)
-        except Exception as e:  # noqa: BLE001 - handed to the callers, not swallowed
-            if len(batch) == 1:
-                batch[0].future.set_exception(e)
-                return
-            for one in batch:  # find whose item it was: each runs alone
-                self._run([one])
-            return
-        for request, done in zip(batch, outputs):
-            request.future.set_result(done)
+        outcomes = run_pass(self.forward, [r.item for r in batch], dict(batch[0].options), self.sizes)
+        for request, outcome in zip(batch, outcomes):
+            if isinstance(outcome, Done):
+                request.future.set_result(outcome)
+            else:
+                request.future.set_exception(outcome)
 
-    def _timed(self, batch: list[_Request]) -> list[Done]:
+
+def run_pass(forward: Forward, items: list[Any], options: dict[str, Any],
+             sizes: list[int] | None = None) -> list[Done | Exception]:
+    """One merged forward pass; if it raises, each item again alone, so every error stays
+    with the item that caused it. Ray Serve replicas (mmcore.ray_backend) run passes with it too."""
+    try:
         start = time.perf_counter()
         with torch.inference_mode():
-            outputs = self.forward([r.item for r in batch], **dict(batch[0].options))
-        share = (time.perf_counter() - start) * 1000 / len(batch)
-        self.sizes.append(len(batch))
-        return [Done(o, share, len(batch)) for o in outputs]
+            outputs = forward(items, **options)
+        share = (time.perf_counter() - start) * 1000 / len(items)
+    except Exception as e:  # noqa: BLE001 - handed to the callers, not swallowed
+        if len(items) == 1:
+            return [e]
+        return [run_pass(forward, [item], options, sizes)[0] for item in items]
+    if sizes is not None:
+        sizes.append(len(items))
+    return [Done(o, share, len(items)) for o in outputs]
 
 
 def wait(future: Future, deadline: float | None, what: str, limit: float | None) -> Done:

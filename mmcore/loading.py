@@ -22,6 +22,7 @@ from . import precision as prec
 from .adapters import ARCHS, LoadedModel, arch_for_model_type
 from .errors import InputError, ModelLoadError, PrecisionError
 from .registry import DEFAULTS, REGISTRY, ModelEntry, _check_choice, models_for
+from .serving import backend
 from .spec import DEVICES, PRECISIONS, PROFILES, ModelSpec
 
 TRAIN_HINT = "train it with `python -m mmcore.train {task}` or restore mmcore/builtin from git"
@@ -145,16 +146,32 @@ _CACHE: dict[ModelSpec, LoadedModel] = {}
 # patches (meta-device init), so two different models loading in two threads at once can
 # leave one with meta tensors ("Cannot copy out of meta tensor"; tests/test_soak.py saw it).
 _LOAD_LOCK = threading.Lock()
+_OUTLINES: dict[ModelSpec, LoadedModel] = {}  # the ray backend's meta-device stand-ins
 
 
 def load(spec: ModelSpec) -> LoadedModel:
     """The model for spec, loaded once per process (thread-safe; loads run one at a time)."""
+    if backend() == "ray":
+        return _outline(spec)
     if spec in _CACHE:
         return _CACHE[spec]
     with _LOAD_LOCK:
         if spec not in _CACHE:
             _CACHE[spec] = _load(spec)
     return _CACHE[spec]
+
+
+def _outline(spec: ModelSpec) -> LoadedModel:
+    """Under the ray backend the weights live in the replicas: this process keeps only the
+    architecture on the meta device, for its config (no memory, no weights, no processor)."""
+    with _LOAD_LOCK:
+        if spec not in _OUTLINES:
+            try:
+                skeleton = _skeleton(ARCHS[spec.arch].model_cls(), spec, _hub_kwargs(spec))
+            except Exception as e:
+                raise ModelLoadError(_load_message(spec, e)) from e
+            _OUTLINES[spec] = LoadedModel(skeleton, None, spec, torch.device(spec.device), torch.float32)
+    return _OUTLINES[spec]
 
 
 def clear_cache() -> None:

@@ -4,8 +4,8 @@ fp32 / bf16 / fp16: the weights' dtype.
 int8: torchao dynamic int8 (int8 weights, activations quantized per token at run time)
       on every eligible nn.Linear, after loading.
 bnb8 / bnb4: bitsandbytes through transformers' BitsAndBytesConfig, at load time.
-Layers that bitsandbytes or torchao must not touch are skipped: the Linear inside
-torch's nn.MultiheadAttention (read as a raw weight by its fused kernel), and for bnb4
+Layers that bitsandbytes or torchao must not touch are skipped: the Linears inside torch's
+nn.MultiheadAttention and nn.TransformerEncoderLayer (read as raw weights by fused kernels), and for bnb4
 any Linear outside its CPU size rule (in % 64, out % 32), such as small answer heads.
 """
 from __future__ import annotations
@@ -20,6 +20,10 @@ from torch import nn
 from .errors import PrecisionError
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+# torch modules whose inference fast path hands their Linears' raw weights to one fused kernel,
+# which cannot read quantized weights (bnb8 on the built-in VQA model failed inside
+# TransformerEncoderLayer: "self and mat2 must have the same dtype, Float and Char")
+FUSED_KERNEL_MODULES = (nn.MultiheadAttention, nn.TransformerEncoderLayer)
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,12 @@ def skip_modules(model: nn.Module, precision: str) -> list[str]:
         for child_name, child in module.named_children():
             if not isinstance(child, nn.Linear):
                 continue
-            inside_mha = isinstance(module, nn.MultiheadAttention)
+            fused = isinstance(module, FUSED_KERNEL_MODULES)
             bad_size = precision == "bnb4" and (child.in_features % 64 or child.out_features % 32)
-            if inside_mha or bad_size:
+            # bitsandbytes' 8-bit CPU matmul fails on a (B, K, N, d) input into a 1-output head
+            # (the built-in VQA model's count scorer); a head that small gains nothing from 8 bits
+            tiny_head = precision == "bnb8" and child.out_features < 32
+            if fused or bad_size or tiny_head:
                 skip.append(f"{name}.{child_name}" if name else child_name)
     return skip
 

@@ -172,7 +172,7 @@ class ShapesFusionForQuestionAnswering(ShapesFusionPreTrainedModel):
         feats = self.image_encoder(pixel_values)  # (B, N, C)
         offsets = self.offset(feats)  # (B, N, 2), in cells
         xy = self.cell_positions[None] + offsets * (2.0 / self.config.grid)  # its object's centre
-        tokens = self.feature_proj(feats) + self.position_proj(_position_features(xy))
+        tokens = self.feature_proj(feats) + self.position_proj(_position_features(xy).to(feats.dtype))  # bf16: the buffer is fp32
         return tokens + self.modality.weight[1], offsets, self.token_kind(feats)
 
     def _question_tokens(self, input_ids: torch.Tensor) -> torch.Tensor:

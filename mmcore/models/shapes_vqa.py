@@ -256,7 +256,7 @@ class ShapesVQAForQuestionAnswering(ShapesVQAPreTrainedModel):
         feats = self.image_encoder(pixel_values)  # (B, N, C)
         b = feats.shape[0]
         offsets = self.offset(feats) if self.offset is not None else None  # (B, N, 2), in cells
-        tokens = self.feature_proj(feats) + self.position_proj(self._token_positions(offsets))  # (B, N, d)
+        tokens = self.feature_proj(feats) + self.position_proj(self._token_positions(offsets).to(feats.dtype))  # (B, N, d)
         q = self.question_encoder(input_ids, attention_mask).view(b, -1, tokens.shape[-1])  # (B, K, d)
         h1, w1, l1 = self.hop1(q, self.hop1.keys_values(tokens))
         h2, w2, l2 = self.hop2(h1, self.hop2.keys_values(tokens))

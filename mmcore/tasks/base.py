@@ -13,9 +13,10 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from ..adapters import ARCHS, LoadedModel
-from ..batching import BatchPolicy, batcher_for, timeout_error, wait
+from ..batching import BatchPolicy, timeout_error, wait
 from ..errors import MMCoreError
 from ..loading import load, resolve
+from ..serving import submitter
 from ..spec import ModelSpec
 
 Item = TypeVar("Item")  # a validated input
@@ -48,6 +49,10 @@ class Task(Generic[Item, Result]):
         """Tasks with equal keys run the same loaded model the same way: they share a batcher."""
         return type(self).__name__, self.spec
 
+    def recipe(self) -> tuple[type, tuple]:
+        """How another process (a Ray Serve replica) builds this same task: class, arguments."""
+        return type(self), (self.spec,)
+
     def run(self, raw: Any, timeout: float | None = None, **options: Any) -> Result:
         """One item; raises its InputError, or RequestTimeout after `timeout` seconds."""
         result = self.run_batch([raw], timeout=timeout, **options)[0]
@@ -60,7 +65,7 @@ class Task(Generic[Item, Result]):
         the model's dynamic batcher, so they share passes with concurrent callers' items."""
         deadline = None if timeout is None else time.monotonic() + timeout
         items = [self._prepare(raw) for raw in raws]
-        batcher = batcher_for(self.batch_key(), self._forward, self.batch_policy)
+        batcher = submitter(self)
         expired = deadline is not None and time.monotonic() >= deadline  # reading the inputs took it all
         futures = [None if isinstance(i, MMCoreError) or expired else batcher.submit(i, **options) for i in items]
         return [self._finish(i, f, deadline, timeout, options) for i, f in zip(items, futures)]

@@ -100,6 +100,9 @@ class SentimentTask(Task[SentimentItem, SentimentOutput]):
                device: str = "auto", fusion: str | None = None) -> "SentimentTask":
         return cls(sentiment_specs(profile, model, precision, device), fusion)
 
+    def recipe(self) -> tuple[type, tuple]:
+        return type(self), (tuple(loaded.spec for loaded, _ in self.parts), self.fusion)
+
     def batch_key(self) -> tuple:
         return type(self).__name__, tuple(loaded.spec for loaded, _ in self.parts), self.fusion
 

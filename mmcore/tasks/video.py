@@ -126,6 +126,9 @@ class VideoTask(Task[VideoItem, list[VideoOutput]]):
         self.segment_seconds = segment_seconds
         self.progress = progress or (lambda fraction, what: None)
 
+    def recipe(self) -> tuple[type, tuple]:
+        return type(self), (self.spec, self.segment_seconds)
+
     def preprocess(self, raw: VideoLike | tuple[VideoLike, object]) -> VideoItem:
         video, labels = raw if isinstance(raw, tuple) else (raw, None)
         labels = clean_labels(labels)
