@@ -8,8 +8,9 @@ the same model and inputs.
                (attentions, rollout or cross-attention maps, answers), same loaded model, same
                batch of 8 preprocessed inputs.
   baseline:    what a user of plain transformers writes: the model loaded with its own class's
-               from_pretrained (library defaults), processor + model call per item (`generate`
-               for captioning), no maps. Ratio = mmcore time / baseline time (< 1: mmcore faster).
+               from_pretrained (library defaults, fp32), processor + model call per item
+               (`generate` for captioning), no maps; mmcore runs at its `auto` precision (the
+               row's precision). Ratio = mmcore time / baseline time (< 1: mmcore faster).
 """
 from __future__ import annotations
 
@@ -45,10 +46,10 @@ def measure(name: str, task_name: str, model: str | None, items: list[Any], quic
     task = mmcore.task(task_name, profile="builtin" if model is None else "auto", model=model)
     big = model is not None
     one = timed(lambda it=iter(items * 100): task.run(next(it)), repeats=5 if quick or big else 30)
-    row = {"model": name, "task": task_name, "one_request": summary(one),
+    row = {"model": name, "task": task_name, "precision": task.spec.precision, "one_request": summary(one),
            "throughput": {str(b): _throughput(task, items[:b], 1 if big or b == 32 else 3) for b in BATCHES}}
     if task_name in ("vqa", "caption"):
-        row["maps"] = map_cost(task, items[:8], repeats=3 if big else 20)
+        row["maps"] = map_cost(task, items[:8], repeats=3 if big else 40)
         row["baseline"] = baseline(task, items, repeats=4 if big else 30, batch_repeats=1 if big else 3)
     return row
 
@@ -117,24 +118,26 @@ def _plain(task, items: list[Any]):
     model = type(task.loaded.model).from_pretrained(task.spec.source, use_safetensors=True,
                                                     dtype=torch.float32).eval()
     processor = task.loaded.processor
-    pictures = [Image.fromarray(raw[0] if isinstance(raw, tuple) else raw).convert("RGB") for raw in items]
-
     def one(i: int) -> Any:
+        raw = items[i][0] if isinstance(items[i], tuple) else items[i]  # the same numpy array mmcore gets
+        picture = Image.fromarray(raw).convert("RGB")
         with torch.inference_mode():
             if task.name == "vqa":
-                inputs = processor(images=pictures[i], text=items[i][1], return_tensors="pt")
+                inputs = processor(images=picture, text=items[i][1], return_tensors="pt")
                 return model.config.id2label[int(model(**inputs).logits.argmax(-1))]
-            pixels = processor.image_processor(pictures[i], return_tensors="pt")["pixel_values"]
+            pixels = processor.image_processor(picture, return_tensors="pt")["pixel_values"]
             ids = model.generate(pixel_values=pixels, max_new_tokens=20, num_beams=1, do_sample=False)
             return processor.tokenizer.batch_decode(ids, skip_special_tokens=True)[0]
 
     return one
 
 
-def run(quick: bool = False, log=print) -> list[dict[str, Any]]:
+def run(quick: bool = False, models: list[str] | None = None, log=print) -> list[dict[str, Any]]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, (task_name, model, items) in cases(Path(tmp)).items():
+            if models and name not in models:
+                continue
             rows.append(measure(name, task_name, model, items, quick))
             log(f"engine: {rows[-1]}")
     return rows

@@ -30,12 +30,8 @@ def main() -> None:
     chosen = [] if args.render else args.only.split(",") if args.only else list(SECTIONS)
     for name in chosen:
         began = time.time()
-        if name == "precision" and args.models:
-            import precision
-
-            fresh = precision.run(args.models.split(","))
-            report[name] = [c for c in report.get(name, []) if c["model"] not in args.models.split(",")] + fresh
-            report[name].sort(key=lambda c: (list(precision.ALL).index(c["model"]), precision.PRECISIONS.index(c["precision"])))
+        if name in ("engine", "precision") and args.models:
+            report[name] = _merged(name, report.get(name, []), args.models.split(","), args.quick)
         else:
             report[name] = _section(name, args.quick)
         report.setdefault("seconds", {})[name] = round(time.time() - began)
@@ -59,9 +55,20 @@ def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", help=f"comma-separated sections to run ({', '.join(SECTIONS)})")
     parser.add_argument("--quick", action="store_true", help="short runs: checks the suite works, not a report")
-    parser.add_argument("--models", help="with --only precision: rerun these rows (comma-separated), keep the rest")
+    parser.add_argument("--models", help="with --only engine or precision: rerun these models' rows (comma-separated), keep the rest")
     parser.add_argument("--render", action="store_true", help="measure nothing: redraw the report from perf.json")
     return parser.parse_args()
+
+
+def _merged(name: str, old: list[dict], models: list[str], quick: bool) -> list[dict]:
+    """Rerun these models' rows of a section; keep the other rows; the usual order."""
+    import engine
+    import precision
+
+    fresh = engine.run(quick, models) if name == "engine" else precision.run(models)
+    rows = [r for r in old if r["model"] not in models] + fresh
+    order = list(precision.ALL)
+    return sorted(rows, key=lambda r: (order.index(r["model"]), precision.PRECISIONS.index(r.get("precision", "fp32"))))
 
 
 def _section(name: str, quick: bool) -> Any:

@@ -112,10 +112,22 @@ def cold_start(tmp: Path, image: str, question: str) -> dict[str, Any]:
         clip = tmp / "clip.mp4"
         _clip(clip)
         client.predict(handle_file(str(clip)), api_name="/video")
-        return {"server_up_s": round(up, 2), "first_answer_s": round(first, 2), "rss_all_models_mb": _rss_mb(proc.pid)}
+        return {"server_up_s": round(up, 2), "first_answer_s": round(first, 2), "rss_all_models_mb": _rss_mb(proc.pid),
+                **import_seconds()}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def import_seconds() -> dict[str, float]:
+    """What the start-up spends importing, in a fresh process: gradio alone, then the whole app
+    (torch, transformers, mmcore, the tabs), before any model loads."""
+    code = ("import time; t = time.perf_counter(); import gradio; g = time.perf_counter() - t; import app; "
+            "print(round(g, 2), round(time.perf_counter() - t, 2))")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+    gradio_s, app_s = map(float, out.stdout.split()[-2:])
+    return {"import_gradio_s": gradio_s, "import_app_s": app_s}
 
 
 def _clip(path: Path) -> None:
@@ -126,13 +138,21 @@ def _clip(path: Path) -> None:
     write_video(path, generate_clip(np.random.default_rng(0), "moving right").frames(), fps=8)
 
 
+def function_ms(image: str, question: str, repeats: int = 50) -> dict[str, float]:
+    """The /vqa event function alone, in this process: what the studio adds to Gradio's floor."""
+    from common import summary, timed
+    from demos import vqa
+
+    return summary(timed(lambda: vqa.answer(image, question), repeats, warmup=5))
+
+
 def run(tmp: Path, seconds: float = SECONDS, log=print) -> dict[str, Any]:
     from PIL import Image
 
     (image, question), = vqa_items(1)[0]
     png = tmp / "scene.png"
     Image.fromarray(image).save(png)
-    out: dict[str, Any] = {"seconds_per_level": seconds}
+    out: dict[str, Any] = {"seconds_per_level": seconds, "vqa_function_ms": function_ms(str(png), question)}
     for name, script in (("floor", "benchmarks/floor_app.py"), ("studio", "app.py")):
         proc, url, _ = start(script, tmp / f"{name}.log")
         try:

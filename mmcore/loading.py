@@ -132,8 +132,19 @@ def resolve(task: str, profile: str = "auto", model: str | None = None,
     entry = _entry(task, profile, model)
     source = entry.location if entry.profile != "local" else entry.source
     revision = entry.revision if entry.profile == "pretrained" else None
-    chosen = prec.auto_precision(dev) if precision == "auto" else precision
+    chosen = prec.auto_precision(dev, weight_bytes(entry)) if precision == "auto" else precision
     return ModelSpec(entry.name, source, entry.arch, revision, entry.profile, chosen, dev)
+
+
+def weight_bytes(entry: ModelEntry) -> int | None:
+    """Size of the entry's weights on disk (its folder, or the Hugging Face cache); None when
+    not on disk (a Hub model not downloaded yet)."""
+    if entry.profile != "pretrained":
+        return sum(f.stat().st_size for f in Path(entry.location).glob("*.safetensors")) or None
+    from huggingface_hub import try_to_load_from_cache
+
+    found = try_to_load_from_cache(entry.source, "model.safetensors", revision=entry.revision)
+    return Path(found).stat().st_size if isinstance(found, str) else None
 
 
 # ----------------------------------------------------------------------------- loading

@@ -10,8 +10,10 @@ any Linear outside its CPU size rule (in % 64, out % 32), such as small answer h
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -36,10 +38,36 @@ class LoadPlan:
     torchao_int8: bool = False  # quantize Linears with torchao after loading
 
 
-def auto_precision(device: str) -> str:
-    """The default per device: fp16 on a GPU (halves memory and uses tensor cores);
-    fp32 on a CPU, where fp16/bf16 kernels are slow and int8 costs accuracy on small models."""
-    return "fp16" if device.startswith("cuda") else "fp32"
+BASE_SIZE_BYTES = 100 * 2**20  # weights on disk from which a model counts as base size (ViLT-B/32: 449 MB)
+
+
+def auto_precision(device: str, weight_bytes: int | None = None) -> str:
+    """`auto`, chosen from `make bench` (benchmarks/results/perf.md, a 2-core CPU with AMX):
+
+    GPU: fp16 (halves memory, uses tensor cores; the GPU rows are not measured yet).
+    CPU, base-size models (>= BASE_SIZE_BYTES of weights) on a CPU that computes bf16 natively
+         (AMX or AVX512-BF16): bf16, the fastest precision measured for them (ViLT-B/32 153 ms
+         against 271 ms in fp32, BLIP-base 1.75 s against 2.15 s; torchao int8 217 ms and 2.97 s,
+         bitsandbytes slower still) at half the memory.
+    CPU otherwise, and the small built-in models: fp32. Every other precision made the built-in
+         models slower (bf16 by 10-50%, int8 by 1.8-2.2x) at the same accuracy, and bf16 without
+         native support is emulated.
+    """
+    if device.startswith("cuda"):
+        return "fp16"
+    if weight_bytes is not None and weight_bytes >= BASE_SIZE_BYTES and native_bf16():
+        return "bf16"
+    return "fp32"
+
+
+@functools.lru_cache(maxsize=1)
+def native_bf16() -> bool:
+    """Whether this CPU has bf16 instructions (Linux: the amx_bf16 or avx512_bf16 flag)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def _require(module: str, precision: str) -> None:

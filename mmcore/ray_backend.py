@@ -108,6 +108,9 @@ class RaySubmitter:
     def __init__(self, handle: Any, app_name: str) -> None:
         self.handle, self.app_name = handle, app_name
 
+    def try_inline(self, item: Any, **options: Any) -> None:
+        return None  # the model is in the replicas
+
     def submit(self, item: Any, **options: Any) -> RayFuture:
         return RayFuture(self.handle, item, tuple(sorted(options.items())))
 
@@ -142,7 +145,7 @@ def deployment_options(task: Any) -> dict[str, Any]:
                                                      "num_gpus": 1 if task.spec.device.startswith("cuda") else 0}}
     if high > low:
         options["autoscaling_config"] = {"min_replicas": low, "max_replicas": high,
-                                         "target_ongoing_requests": task.batch_policy.max_batch // 2 or 1}
+                                         "target_ongoing_requests": task.pass_policy().max_batch // 2 or 1}
     else:
         options["num_replicas"] = low
     return options
@@ -156,7 +159,7 @@ def deployment_for(task: Any) -> RaySubmitter:
             connect()
             name = app_name(key)
             app = ModelReplica.options(name=name, **deployment_options(task)).bind(
-                task.recipe(), task.batch_policy.max_batch)
+                task.recipe(), task.pass_policy().max_batch)
             handle = serve.run(app, name=name, route_prefix=None)
             _SUBMITTERS[key] = RaySubmitter(handle, name)
     return _SUBMITTERS[key]

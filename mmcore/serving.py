@@ -31,4 +31,4 @@ def submitter(task: Any) -> Any:
         from .ray_backend import deployment_for
 
         return deployment_for(task)
-    return batcher_for(task.batch_key(), task._forward, task.batch_policy)
+    return batcher_for(task.batch_key(), task._forward, task.pass_policy)
