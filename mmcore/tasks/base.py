@@ -49,8 +49,8 @@ class Task(Generic[Item, Result]):
 
     def pass_policy(self) -> BatchPolicy:
         """The task's batch policy, capped at CPU_MAX_BATCH on a CPU: there, passes of 32 ran
-        slower per item than passes of 8 for every model measured (built-in VQA 204 against 272
-        items/s, sentiment 46 against 79, ViLT-B/32 4.9 against 5.8; `make bench`, perf.json)."""
+        slower per item than passes of 8 for the built-in VQA and sentiment models and ViLT-B/32
+        (rerun without the cap: MMCORE_MAX_BATCH=32 make bench BENCH_ARGS="--only engine")."""
         if self.spec.device == "cpu" and self.batch_policy.max_batch > CPU_MAX_BATCH:
             return replace(self.batch_policy, max_batch=CPU_MAX_BATCH)
         return self.batch_policy
