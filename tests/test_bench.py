@@ -57,10 +57,10 @@ def test_report_rewrites_only_the_readme_section(tmp_path):
     r = {**_report(), "command": "make bench", "machine": "test", "date": "today", "gpu": "not measured"}
     r["targets"] = run.targets(r)
     readme = tmp_path / "README.md"
-    readme.write_text(f"# Title\n\n{report.START}\nold\n{report.END}\n\nafter\n")
+    readme.write_text(f"# Title\n\n{report.START}\nSTALE-SECTION\n{report.END}\n\nafter\n")
     report.update_readme(readme, report.markdown(r))
     text = readme.read_text()
-    assert text.startswith("# Title") and text.endswith("after\n") and "old" not in text
+    assert text.startswith("# Title") and text.endswith("after\n") and "STALE-SECTION" not in text
     assert "| built-in VQA request over the floor's p50 (1 user) | 40 ms | ≤ 30 ms | **no** |" in text
     report.plots(r, tmp_path)
     assert (tmp_path / "perf_server.png").stat().st_size > 1000
