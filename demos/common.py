@@ -44,8 +44,10 @@ TIMEOUT_S = {"vqa": 60.0, "caption": 90.0, "sentiment": 60.0, "fusion": 60.0, "v
 
 # Requests of one endpoint the server runs at once (the UI's button and Enter share one
 # limit). Up to this many wait together in mmcore's dynamic batcher and share forward passes;
-# more wait in Gradio's queue (app.py bounds it). Video holds a request for seconds: one.
-CONCURRENCY = {"vqa": 16, "sentiment": 16, "fusion": 8, "caption": 8, "video": 1}
+# more wait in Gradio's queue (app.py bounds it). 8 fills a pass on a CPU (mmcore caps passes
+# at 8 there); more running at once only adds threads and memory. Fusion runs three models per
+# request: 4. Video holds a request for seconds: one.
+CONCURRENCY = {"vqa": 8, "sentiment": 8, "caption": 8, "fusion": 4, "video": 1}
 
 
 def limits(endpoint: str) -> dict[str, Any]:
