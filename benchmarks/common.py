@@ -29,6 +29,16 @@ def machine() -> str:
             else f"{torch.cuda.get_device_name()}, torch {torch.__version__}")
 
 
+def proc_status_mb(field: str, pid: int | str = "self") -> float:
+    """A memory field of /proc/PID/status in MB: VmRSS (now) or VmHWM (peak). VmHWM, not
+    ru_maxrss: on Linux ru_maxrss survives exec, so a child started by a big parent would
+    report the parent's peak."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
 def timed(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> list[float]:
     """Wall seconds of each of `repeats` calls, after `warmup` untimed ones."""
     for _ in range(warmup):
@@ -87,7 +97,7 @@ def sentiment_items(n: int, seed: int = HELDOUT_SEED) -> tuple[list[tuple[str, A
     from mmcore.train.sentiment_card import HELDOUT
 
     rng = np.random.default_rng(seed)
-    rows = load_sentences(HELDOUT)[:n]
+    rows = load_sentences(HELDOUT["heldout"])[:n]
     return ([(text, Image.fromarray(generate_face(rng, LABELS[y]).image())) for y, text in rows],
             [LABELS[y] for y, _ in rows])
 

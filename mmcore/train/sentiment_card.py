@@ -1,8 +1,10 @@
 """Scores a built-in sentiment model folder through mmcore's real task path and writes its
 card (README.md) and eval.json: `python -m mmcore.train sentiment --evaluate DIR`.
 
-  text:  the held-out sentences (tests/data/sentiment_heldout.tsv: 300 English sentences
-         written apart from the training set, 20 topics), text only; VADER alone beside it.
+  text:  two held-out sets of 300 English sentences each, 20 topics, written apart from the
+         training set and from each other (tests/data/sentiment_heldout.tsv, and
+         sentiment_heldout2.tsv, written later by a writer who never saw the training
+         sentences or the first set), text only; VADER alone beside it.
   faces: fresh ShapesWorld faces (seed 2026) at 75 px and at 300 px anti-aliased.
   pairs: every held-out sentence with one fresh face of each label: agreeing pairs,
          pairs with one neutral side, and conflicting pairs (positive vs negative), per
@@ -21,7 +23,8 @@ from ..shapesworld.faces import generate_face
 from .augment import write_card_files
 from .sentiment import load_sentences
 
-HELDOUT = Path(__file__).resolve().parents[2] / "tests" / "data" / "sentiment_heldout.tsv"
+TESTS = Path(__file__).resolve().parents[2] / "tests" / "data"
+HELDOUT = {"heldout": TESTS / "sentiment_heldout.tsv", "heldout2": TESTS / "sentiment_heldout2.tsv"}
 POLARITY = {"positive": 1, "negative": -1, "neutral": 0}
 
 
@@ -47,31 +50,35 @@ def _run(task, items: list, chunk: int = 64) -> list:
 
 
 def evaluate(folder: Path, seed: int = 2026, n_faces: int = 600) -> dict:
-    task = _task(folder)
-    sentences = [(LABELS[y], t) for y, t in load_sentences(HELDOUT)]
-    text = _run(task, [(t, None) for _, t in sentences])
-    rng = np.random.default_rng(seed)
+    """{"faces": ..., "heldout": {"text", "pairs_<strategy>"}, "heldout2": {...}}."""
+    task, rng = _task(folder), np.random.default_rng(seed)
     faces = [generate_face(rng, LABELS[i % 3]) for i in range(n_faces)]
     small = _run(task, [(None, Image.fromarray(f.image())) for f in faces])
     large = _run(task, [(None, Image.fromarray(f.image(size=300))) for f in faces])
+    out = {"faces": {"75px": _acc([r.image.label for r in small], [f.label for f in faces]),
+                     "300px_antialiased": _acc([r.image.label for r in large], [f.label for f in faces])}}
+    return out | {name: _set_scores(task, path, rng) for name, path in HELDOUT.items()}
+
+
+def _set_scores(task, path: Path, rng: np.random.Generator) -> dict:
+    """One held-out set: its sentences alone, and each with a fresh face of each label."""
+    sentences = [(LABELS[y], t) for y, t in load_sentences(path)]
+    text = _run(task, [(t, None) for _, t in sentences])
     pair_faces = [generate_face(rng, lab) for _ in sentences for lab in LABELS]
     pairs = [(t, Image.fromarray(f.image())) for (_, t), f in zip([s for s in sentences for _ in LABELS], pair_faces)]
-    fused = _run(task, pairs)
-    return _scores(sentences, text, faces, small, large, pair_faces, fused)
+    return _scores(sentences, text, pair_faces, _run(task, pairs))
 
 
 def _acc(pred: list[str], gold: list[str]) -> float:
     return round(100 * float(np.mean([p == g for p, g in zip(pred, gold)])), 1) if gold else float("nan")
 
 
-def _scores(sentences, text, faces, small, large, pair_faces, fused) -> dict:
+def _scores(sentences, text, pair_faces, fused) -> dict:
     gold = [y for y, _ in sentences]
     pred = [r.text.label for r in text]
     out = {"text": {"model": _acc(pred, gold), "vader_alone": _acc([vader_label(t) for _, t in sentences], gold),
                     **{f"model_{lab}": _acc([p for p, g in zip(pred, gold) if g == lab], [lab] * gold.count(lab))
-                       for lab in LABELS}},
-           "faces": {"75px": _acc([r.image.label for r in small], [f.label for f in faces]),
-                     "300px_antialiased": _acc([r.image.label for r in large], [f.label for f in faces])}}
+                       for lab in LABELS}}}
     texts = [y for y in gold for _ in LABELS]
     kinds = ["agree" if t == f.label else "conflict" if {t, f.label} == {"positive", "negative"} else "one_neutral"
              for t, f in zip(texts, pair_faces)]
@@ -88,10 +95,7 @@ def write_card(folder: Path) -> dict:
 
 
 def _card(s: dict, log: dict) -> str:
-    cfg, curve = log["config"], log["curve"]
-    t, f = s["text"], s["faces"]
-    rows = "\n".join(f"| {k} | {s[f'pairs_{k}']['agree']} | {s[f'pairs_{k}']['one_neutral']} | "
-                     f"{s[f'pairs_{k}']['conflict']} | {s[f'pairs_{k}']['all']} |" for k in STRATEGIES)
+    cfg, curve, f = log["config"], log["curve"], s["faces"]
     return f"""---
 license: apache-2.0
 library_name: transformers
@@ -101,25 +105,37 @@ tags: [mmcore, sentiment, multimodal, shapesworld]
 
 Text + face sentiment with three fusion heads (late, early, hybrid); architecture in
 `mmcore/models/sentiment.py`, recipe in `mmcore/train/sentiment.py`. Its text side reads
-VADER's per-word valences and the frozen all-MiniLM-L6-v2 sentence encoder
-(`mmcore/text_encoder.py`, not stored here).
+VADER's per-word valences and the all-MiniLM-L6-v2 sentence encoder (`mmcore/text_encoder.py`):
+the encoder's bottom {6 - cfg.get('tuned_layers', 0)} layers frozen (not stored here), its top {cfg.get('tuned_layers', 0)} fine-tuned and stored in this model.
 
-Trained with `python -m mmcore.train sentiment --steps {cfg['steps']}` ({curve[-1]['seconds']:.0f} s on CPU).
+Trained with `python -m mmcore.train sentiment --steps {cfg['steps']} --tuned-layers {cfg.get('tuned_layers', 0)} --threads {cfg.get('threads') or 2}`
+({curve[-1]['seconds']:.0f} s on CPU).
 Scores below: `python -m mmcore.train sentiment --evaluate <this folder>`, through mmcore's task path.
 
-## Text: 300 held-out English sentences (tests/data/sentiment_heldout.tsv)
-| reader | accuracy % |
+## Faces: 600 fresh faces
+75 px: {f['75px']}%; 300 px anti-aliased: {f['300px_antialiased']}%.
+
+Two held-out sets of 300 English sentences each (20 topics), written apart from the training
+sentences; the second by a writer who saw neither the training set nor the first.
+{_set_section(s, "heldout", "tests/data/sentiment_heldout.tsv")}
+{_set_section(s, "heldout2", "tests/data/sentiment_heldout2.tsv")}"""
+
+
+def _set_section(s: dict, name: str, path: str) -> str:
+    t = s[name]["text"]
+    rows = "\n".join(f"| {k} | {s[name][f'pairs_{k}']['agree']} | {s[name][f'pairs_{k}']['one_neutral']} | "
+                     f"{s[name][f'pairs_{k}']['conflict']} | {s[name][f'pairs_{k}']['all']} |" for k in STRATEGIES)
+    return f"""
+## {path}
+| text reader | accuracy % |
 |---|---|
 | this model (text head) | {t['model']} |
 | VADER alone (compound >= 0.05 / <= -0.05) | {t['vader_alone']} |
 
 Per label (this model): positive {t['model_positive']}, negative {t['model_negative']}, neutral {t['model_neutral']}.
 
-## Faces: 600 fresh faces
-75 px: {f['75px']}%; 300 px anti-aliased: {f['300px_antialiased']}%.
-
-## Pairs: each held-out sentence with a fresh face of each label (900 pairs)
-Label rule: the sign of the sum of polarities (a positive and a negative side cancel to neutral).
+Pairs: each sentence with a fresh face of each label (900 pairs). Label rule: the sign of the
+sum of polarities (a positive and a negative side cancel to neutral).
 
 | fusion | agree % | one side neutral % | conflict % | all % |
 |---|---|---|---|---|
