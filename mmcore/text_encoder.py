@@ -1,4 +1,5 @@
-"""The built-in sentiment model's frozen sentence encoder: all-MiniLM-L6-v2.
+"""The built-in sentiment model's sentence encoder: all-MiniLM-L6-v2, frozen here (a model may
+carry and tune its own copy of the top layers: models.sentiment tuned_layers).
 
 sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0; 6 layers x 384, 22.7M parameters)
 was trained on a billion sentence pairs to place sentences of similar meaning close

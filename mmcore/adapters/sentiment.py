@@ -53,7 +53,7 @@ def modality(probs: torch.Tensor, labels: tuple[str, ...] = LABELS) -> Modality:
 
 def encoder_inputs(texts: list[str | None], device: torch.device | str = "cpu",
                    tuned_layers: int = 0) -> dict[str, torch.Tensor]:
-    """The frozen sentence encoder's inputs to the model: its states below the model's own
+    """The sentence encoder's inputs to the model: its frozen states below the model's own
     `tuned_layers` top layers. Rows without text are zeros."""
     b, present = len(texts), [i for i, t in enumerate(texts) if t]
     layer = text_encoder.LAYERS - tuned_layers

@@ -2,7 +2,7 @@
 
   text:  two token sets in one stream, after a [CLS] that starts from both sentence
          summaries: VADER's reading of each word (mmcore.lexicon: rule-adjusted valence,
-         negation, booster, caps, ...) and the word-piece states of a frozen sentence
+         negation, booster, caps, ...) and the word-piece states of a sentence
          encoder (all-MiniLM-L6-v2, mmcore.text_encoder), each projected to d
          -> `text_layers` transformer layers.                     t = CLS  (B, d)
   image: CNN stem, 75x75 -> 15x15 tokens (5x5 px each) + position -> `image_layers`
@@ -54,7 +54,7 @@ class ShapesSentimentConfig(PreTrainedConfig):
         image_layers: int = 1,  # self-attention layers over the image tokens
         token_features: int = 8,  # per-word VADER features (mmcore.lexicon.TOKEN_FEATURES)
         sentence_features: int = 8,  # per-text VADER features (mmcore.lexicon.SENTENCE_FEATURES)
-        encoder_size: int = 384,  # width of the frozen sentence encoder's states
+        encoder_size: int = 384,  # width of the sentence encoder's states
         encoder: str = "sentence-transformers/all-MiniLM-L6-v2",  # which encoder (mmcore.text_encoder)
         encoder_dropout: float = 0.3,  # dropout on the encoder's states while training: the text side
         # memorises its training sentences otherwise, and the fusion heads learn to trust it blindly
