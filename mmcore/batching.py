@@ -68,8 +68,8 @@ class PassLog:
         self.recent.append(size)
 
     def last(self, n: int) -> list[int]:
-        """Sizes of the latest n passes (n <= keep)."""
-        return list(self.recent)[len(self.recent) - n:] if n else []
+        """Sizes of the latest n passes (all that are kept, if fewer)."""
+        return list(self.recent)[-n:] if n > 0 else []
 
 
 class DynamicBatcher:

@@ -49,9 +49,10 @@ def auto_precision(device: str, weight_bytes: int | None = None) -> str:
          (AMX or AVX512-BF16): bf16, the fastest precision measured for them (ViLT-B/32 153 ms
          against 271 ms in fp32, BLIP-base 1.75 s against 2.15 s; torchao int8 217 ms and 2.97 s,
          bitsandbytes no faster than fp32), with half the weights' memory.
-    CPU otherwise, and the small built-in models: fp32. Every other precision made the built-in
-         models slower (bf16 by 10-52%, int8 by 1.4-2.2x) at the same accuracy, and bf16 without
-         native support is emulated.
+    CPU otherwise, and the small built-in models: fp32, exact. No other precision made them
+         reliably faster: the VQA, caption and video models ran slower in bf16 and int8, and the
+         sentiment model's five precisions land within this host's run-to-run noise of each
+         other (39-45 ms p50 in one run); bf16 without native support is emulated.
     """
     if device.startswith("cuda"):
         return "fp16"

@@ -81,6 +81,18 @@ def load() -> tuple[object, torch.nn.Module]:
     return tok, model.eval()
 
 
+def _states(model, enc, layer: int) -> torch.Tensor:
+    """BertModel's own forward, stopped after `layer` layers: the layers a model tunes itself
+    are never run here (they would be two thirds of the encoder's cost, thrown away)."""
+    from transformers.masking_utils import create_bidirectional_mask
+
+    x = model.embeddings(input_ids=enc["input_ids"], token_type_ids=enc.get("token_type_ids"))
+    mask = create_bidirectional_mask(config=model.config, inputs_embeds=x, attention_mask=enc["attention_mask"])
+    for block in model.encoder.layer[:layer]:
+        x = block(x, mask)
+    return x
+
+
 def top_layers(k: int) -> list[dict[str, torch.Tensor]]:
     """State dicts of the encoder's top k layers: where a model that tunes them starts."""
     _, model = load()
@@ -110,8 +122,12 @@ def encode(texts: list[str], device: torch.device | str = "cpu", layer: int = LA
     model.to(device)
     enc = tok(texts, padding=True, truncation=True, max_length=MAX_TOKENS, return_tensors="pt").to(device)
     with torch.inference_mode():
-        out = model(**enc, output_hidden_states=layer != LAYERS)
-        states = (out.last_hidden_state if layer == LAYERS else out.hidden_states[layer]).float()
-    mask = enc["attention_mask"]
-    pooled = (states * mask[..., None]).sum(1) / mask.sum(1, keepdim=True).clamp_min(1)
-    return Encoded(states, mask, F.normalize(pooled, dim=-1))
+        states = _states(model, enc, layer).float()
+    return Encoded(states, enc["attention_mask"], sentence_embedding(states, enc["attention_mask"]))
+
+
+def sentence_embedding(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """all-MiniLM-L6-v2's sentence embedding: the mean of the real pieces' states (B, P, 384)
+    -> (B, 384), L2-normalised (rows without pieces stay zero)."""
+    m = mask[..., None].to(states.dtype)
+    return F.normalize((states * m).sum(1) / m.sum(1).clamp_min(1), dim=-1)

@@ -88,12 +88,15 @@ class ShapesSentimentAdapter:
         x = {k: v.to(loaded.device) for k, v in batch["inputs"].items()}
         x.update(encoder_inputs(batch["texts"], loaded.device, loaded.model.config.tuned_layers))
         x = {k: v.to(loaded.dtype) if v.is_floating_point() else v for k, v in x.items()}
+        # the tuned encoder layers once per text, not on each of the three copies below
+        x["encoder_states"], x["encoder_pooled"] = loaded.model.tune_encoder(
+            x["encoder_states"], x["encoder_mask"], x["encoder_pooled"])
         b = x["has_text"].shape[0]
         three = {k: torch.cat([v] * 3) for k, v in x.items()}
         off = torch.zeros(b, dtype=torch.bool, device=loaded.device)
         three["has_text"] = torch.cat([x["has_text"], off, x["has_text"]])
         three["has_image"] = torch.cat([x["has_image"], x["has_image"], off])
-        out = loaded.model(**three)
+        out = loaded.model(**three, encoder_tuned=True)
         probs = {s: getattr(out, f"{s}_logits").float().softmax(-1).cpu().reshape(3, b, -1) for s in STRATEGIES}
         grid = loaded.model.config.grid
         return [self._item(out, probs, batch["readings"][i], x, i, b, grid) for i in range(b)]

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 from transformers import AutoConfig, AutoModel, BertConfig, PreTrainedConfig
 from transformers.models.bert.modeling_bert import BertLayer
 from transformers.utils import ModelOutput
 
+from .. import text_encoder
 from .fusion_vqa import Block, _stack
 from .shapes_vqa import ShapesVQAPreTrainedModel
 
@@ -137,15 +137,16 @@ class ShapesSentimentModel(ShapesSentimentPreTrainedModel):
     def forward(self, pixel_values: torch.Tensor, token_features: torch.Tensor, text_mask: torch.Tensor,
                 sentence_features: torch.Tensor, encoder_states: torch.Tensor, encoder_mask: torch.Tensor,
                 encoder_pooled: torch.Tensor, has_text: torch.Tensor, has_image: torch.Tensor,
-                **kwargs) -> ShapesSentimentOutput:
+                encoder_tuned: bool = False, **kwargs) -> ShapesSentimentOutput:
         """pixel_values (B, 3, 75, 75); token_features (B, T, F), text_mask (B, T): VADER's
         words; sentence_features (B, S); encoder_states (B, P, 384), encoder_mask (B, P),
         encoder_pooled (B, 384): the sentence encoder's (below the tuned layers, if any:
-        then the pooled vector is recomputed from the tuned states); has_text, has_image (B,) bool.
+        then the pooled vector is recomputed from the tuned states, unless `encoder_tuned`
+        says the caller already ran them: see tune_encoder); has_text, has_image (B,) bool.
         A missing modality's inputs may be anything (zeros): they are masked."""
         image, pool_w = self._image(pixel_values)  # (B, N, d), (B, N)
-        if self.config.tuned_layers:
-            encoder_states, encoder_pooled = self._tune(encoder_states, encoder_mask)
+        if not encoder_tuned:
+            encoder_states, encoder_pooled = self.tune_encoder(encoder_states, encoder_mask, encoder_pooled)
         words, word_w = self._text(token_features, text_mask, sentence_features,
                                    encoder_states, encoder_mask, encoder_pooled)  # (B, 1+T+P, d)
         text_mask = torch.cat([text_mask, encoder_mask], 1)
@@ -165,14 +166,18 @@ class ShapesSentimentModel(ShapesSentimentPreTrainedModel):
         scores = x @ self.pool_query / x.shape[-1] ** 0.5  # (B, N)
         return x, scores.softmax(-1)
 
-    def _tune(self, states: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The tuned top encoder layers over the frozen layers' states (B, P, 384) -> the
-        same shape, and their L2-normalised mean over real pieces (B, 384)."""
+    def tune_encoder(self, states: torch.Tensor, mask: torch.Tensor,
+                     pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The tuned top encoder layers over the frozen layers' states (B, P, 384) -> the same
+        shape, and their sentence embedding (B, 384); unchanged without tuned layers. A caller
+        that runs the same texts in several rows (the adapter: with and without the image)
+        runs this once and passes encoder_tuned=True."""
+        if not self.config.tuned_layers:
+            return states, pooled
         bias = (1.0 - mask[:, None, None, :].to(states.dtype)) * torch.finfo(states.dtype).min  # (B, 1, 1, P)
         for layer in self.encoder_top:
             states = layer(states, attention_mask=bias)
-        m = mask[..., None].to(states.dtype)
-        return states, F.normalize((states * m).sum(1) / m.sum(1).clamp_min(1), dim=-1)
+        return states, text_encoder.sentence_embedding(states, mask)
 
     def _text(self, feats, mask, sentence, states, piece_mask, pooled) -> tuple[torch.Tensor, torch.Tensor]:
         """-> [CLS; VADER words; word pieces] (B, 1+T+P, d) and the [CLS]'s weights over the
