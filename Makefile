@@ -39,7 +39,7 @@ train-caption: setup
 eval-caption: setup
 	$(PY) -m mmcore.train caption --evaluate mmcore/builtin/caption
 
-# The built-in sentiment model (text + face, three fusion heads, MiniLM's top 4 layers tuned): about 20 minutes on 2 CPU cores.
+# The built-in sentiment model (text + face, three fusion heads, MiniLM's 6 layers tuned): about 40 minutes on 2 CPU cores.
 train-sentiment: setup
 	$(PY) -m mmcore.train sentiment --threads 2
 eval-sentiment: setup

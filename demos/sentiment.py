@@ -23,7 +23,7 @@ HOW_IT_WORKS = r"""
 **Each side alone.** The text head reads two things: VADER's rating of every word after its rules
 (negation, "very", ALL CAPS, "but"), and the word-piece states of a sentence encoder
 (all-MiniLM-L6-v2, trained to place sentences of similar meaning together, so unseen phrasings still
-land near familiar ones). Its lower layers are kept as published; its top layers were fine-tuned on
+land near familiar ones). Its word embeddings are kept as published; its layers were fine-tuned on
 this project's sentences, which taught them negation and contrast ("can't complain", "nice box, but
 it broke") that similarity alone blurs. The image head is a small CNN that cuts the picture into 15x15 tokens,
 one transformer layer, and a learned query that attention-pools the tokens: its weights are the map.

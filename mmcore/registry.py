@@ -71,7 +71,7 @@ for _strategy, _how in (("early", "question and image tokens in one stream from 
 # Sentiment: one built-in model reads text and face and fuses them three ways; the
 # pretrained profile pairs a text classifier with CLIP zero-shot and fuses them late.
 register(ModelEntry("shapesworld-sentiment", "sentiment", "builtin", "sentiment", "shapesworld-sentiment", None,
-                    "Built-in: VADER's reading of the text + a face CNN, fused late, early and hybrid"))
+                    "Built-in: VADER + a fine-tuned MiniLM read the text, a CNN the face; fused late, early and hybrid"))
 register(ModelEntry("twitter-roberta-sentiment", "sentiment", "pretrained",
                     "cardiffnlp/twitter-roberta-base-sentiment-latest", "text-sentiment",
                     "3216a57f2a0d9c45a2e6c20157c20c49fb4bf9c7",

@@ -42,10 +42,10 @@ DATA = Path(__file__).resolve().parent / "data"  # sentiment_train*.tsv
 class SentimentTrainConfig:
     out: str = ""  # model folder; "" -> mmcore/builtin/sentiment
     seed: int = 0  # seeds torch, the split and the face generator
-    steps: int = 800  # optimiser steps (dev accuracy stops rising by about 500)
+    steps: int = 1000  # optimiser steps (dev accuracy stops rising by about 750)
     batch: int = 64  # pairs per step
     lr: float = 2e-3  # AdamW peak learning rate (linear warm-up, cosine decay)
-    tuned_layers: int = 4  # top sentence-encoder layers fine-tuned and shipped in the model (7.1M parameters)
+    tuned_layers: int = 6  # top sentence-encoder layers fine-tuned and shipped in the model (all 6: 10.6M parameters)
     encoder_lr: float = 1e-4  # their peak learning rate: they start pretrained, the rest from scratch
     weight_decay: float = 0.05  # also pulls unused hashed-word embeddings back to zero
     faces: int = 4000  # face pool, drawn fresh each run from `seed`
@@ -184,7 +184,7 @@ def train(cfg: SentimentTrainConfig, log=print):
         sched.step()
         if step % cfg.eval_every == 0 or step == cfg.steps:
             row = {"step": step, "seconds": round(time.time() - start, 1), "dev_text_acc": round(text_accuracy(model, dev), 4),
-                   **{k: round(float(v), 4) for k, v in terms.items()}}
+                   **{k: round(v.item(), 4) for k, v in terms.items()}}
             curve.append(row)
             log(str(row))
     return model.eval(), build_image_processor(config.image_size), curve

@@ -118,7 +118,7 @@ def train(cfg: VideoTrainConfig, log=print):
         sched.step()
         if step % cfg.eval_every == 0 or step == cfg.steps:
             row = {"step": step, "seconds": round(time.time() - start, 1), **{f"val_{k}": v for k, v in accuracy(model, *val).items()},
-                   **{k: round(float(v), 4) for k, v in terms.items()}}
+                   **{k: round(v.item(), 4) for k, v in terms.items()}}
             curve.append(row)
             log(str(row))
     return model.eval(), build_processor(config), curve
