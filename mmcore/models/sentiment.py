@@ -35,9 +35,6 @@ from .shapes_vqa import ShapesVQAPreTrainedModel
 
 LABELS = ("positive", "negative", "neutral")
 STRATEGIES = ("late", "early", "hybrid")
-# all-MiniLM-L6-v2's layer fields (mmcore.text_encoder.layer_config()), the tuned layers' default shape
-MINILM_LAYER = {"hidden_size": 384, "num_attention_heads": 12, "intermediate_size": 1536, "hidden_act": "gelu",
-                "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1}
 
 
 class ShapesSentimentConfig(PreTrainedConfig):
@@ -60,7 +57,7 @@ class ShapesSentimentConfig(PreTrainedConfig):
         # memorises its training sentences otherwise, and the fusion heads learn to trust it blindly
         max_text_tokens: int = 64,  # VADER words read per text (the encoder reads up to 128 pieces)
         tuned_layers: int = 0,  # top encoder layers this model carries and fine-tunes (0: encoder all frozen)
-        encoder_layer: dict | None = None,  # those layers' BertLayer fields (default: MINILM_LAYER)
+        encoder_layer: dict | None = None,  # those layers' BertLayer fields (default: text_encoder.LAYER_FIELDS)
         **kwargs,
     ) -> None:
         self.image_size = image_size
@@ -77,7 +74,7 @@ class ShapesSentimentConfig(PreTrainedConfig):
         self.encoder_dropout = encoder_dropout
         self.max_text_tokens = max_text_tokens
         self.tuned_layers = tuned_layers
-        self.encoder_layer = dict(encoder_layer or MINILM_LAYER)
+        self.encoder_layer = dict(encoder_layer or text_encoder.LAYER_FIELDS)
         kwargs.setdefault("id2label", dict(enumerate(LABELS)))
         super().__init__(**kwargs)
 

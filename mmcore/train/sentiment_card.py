@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .. import lexicon
+from .. import lexicon, text_encoder
 from ..models.sentiment import LABELS, STRATEGIES, ShapesSentimentModel
 from ..shapesworld.faces import generate_face
 from .augment import write_card_files
@@ -145,7 +145,8 @@ training sentences.
 
 
 def _encoder_split(tuned: int) -> str:
-    frozen = f"its word embeddings and bottom {6 - tuned} layers" if tuned < 6 else "its word embeddings"
+    below = text_encoder.LAYERS - tuned
+    frozen = f"its word embeddings and bottom {below} layers" if below else "its word embeddings"
     return f"{frozen} frozen (not stored here), its top {tuned} layers fine-tuned and stored in this model."
 
 
