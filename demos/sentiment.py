@@ -41,7 +41,9 @@ one transformer layer, and a learned query that attention-pools the tokens: its 
 **The pairs' label** is the sign of the sum of polarities (positive +1, negative -1, neutral 0): agreeing
 sides keep their label, a neutral side lets the other decide, opposite sides give neutral ("mixed").
 Training loss, a weighted multi-task sum: cross-entropy of the text head, the image head and each fusion
-head, plus a term pulling the image head's pooling weights onto the mouth.
+head, plus a term pulling the image head's pooling weights onto the mouth. While training, one word in
+ten is hidden at random (word dropout) and the targets are smoothed, so the text side cannot lean on a
+single sentiment word or grow sure of every sentence it has seen.
 
 **Which side drove it.** The model is run three times in one batch: as given, without the text, without
 the picture. A side's *drive* is how much the fused label's probability falls without it; the larger

@@ -1,5 +1,5 @@
 """The shipped built-in sentiment model (mmcore/builtin/sentiment) against the issue's targets,
-through mmcore's task path: three held-out sets of English sentences written apart from the
+through mmcore's task path: four held-out sets of English sentences written apart from the
 training set and from each other (sentiment_card.ABOUT), fresh faces, and text + face pairs."""
 from __future__ import annotations
 
@@ -34,16 +34,15 @@ def test_faces(scores):
 
 
 def test_agreeing_pairs(scores):
-    """The issue's bar: >= 95% when text and face agree. Met by every strategy on the first two
-    sets, which the shipped run was chosen on. On the third, which chose nothing, the strategies
-    measured 91.7-92.3%: when the text head flips a sentence's polarity the pair rule says
-    "neutral", and the joint heads follow it (README, "Multimodal sentiment"); held here at 90
-    so a regression shows."""
-    for held in ("heldout", "heldout2"):
+    """The issue's bar: >= 95% when text and face agree. Met by every strategy on sets 1 and 2.
+    Set 3 chose this model from two candidates; set 4 chose nothing. On them the card measured
+    93.7-94.7% (set 3) and 94.7-96.0% (set 4): when the text head flips a sentence's polarity
+    the pair rule says "neutral", and the joint heads follow it (README, "Multimodal
+    sentiment"); held here at 93 so a regression shows."""
+    for held in SETS:
+        bar = 95 if held in ("heldout", "heldout2") else 93
         for strategy in ("late", "early", "hybrid"):
-            assert scores[held][f"pairs_{strategy}"]["agree"] >= 95, (held, strategy, scores[held])
-    for strategy in ("late", "early", "hybrid"):
-        assert scores["heldout3"][f"pairs_{strategy}"]["agree"] >= 90, (strategy, scores["heldout3"])
+            assert scores[held][f"pairs_{strategy}"]["agree"] >= bar, (held, strategy, scores[held])
 
 
 @pytest.mark.parametrize("held", SETS)

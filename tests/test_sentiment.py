@@ -173,9 +173,23 @@ def test_cli_sentiment_one_and_batch(builtin_dir, face_png, tmp_path):
 def test_recipe_smoke(tmp_path):
     from mmcore.train.__main__ import main
 
-    assert main(["sentiment", "--smoke", "--out", str(tmp_path / "m")]) == 0
+    assert main(["sentiment", "--smoke", "--word-dropout", "0.1", "--label-smoothing", "0.1",
+                 "--out", str(tmp_path / "m")]) == 0
     loaded = SentimentTask((resolve("sentiment", model=str(tmp_path / "m")),))
     assert loaded.run(("fine", None)).text is not None
+
+
+def test_word_dropout_hides_words_but_never_a_whole_sentence():
+    from mmcore.train.sentiment import drop_words
+
+    words, pieces = torch.ones(200, 30, dtype=torch.long), torch.ones(200, 40, dtype=torch.long)
+    pieces[:, 20:] = 0  # padding stays padding
+    out = drop_words(words, pieces, 0.25, torch.Generator().manual_seed(0))
+    assert out["text_mask"].dtype == torch.long and 0.2 < 1 - out["text_mask"].float().mean() < 0.3
+    assert (out["encoder_mask"][:, 0] == 1).all() and (out["encoder_mask"][:, 20:] == 0).all()
+    assert 0.2 < 1 - out["encoder_mask"][:, 1:20].float().mean() < 0.3
+    none = drop_words(words, pieces, 0.0, torch.Generator().manual_seed(0))
+    assert torch.equal(none["text_mask"], words) and torch.equal(none["encoder_mask"], pieces)
 
 
 def test_tuned_top_layers_start_as_the_frozen_encoder(tmp_path):
