@@ -14,9 +14,9 @@ Data:
 Loss (weighted multi-task): w_text CE(text head) + w_image CE(image head)
   + w_fused * [NLL(late) + CE(early) + CE(hybrid)] + w_attention * KL(mouth || image pooling),
   each head on the rows it applies to; the text, early and hybrid terms with label smoothing,
-  and 10% of each training sentence's words hidden (word dropout). The attention term pulls the image head's pooling
-  weights onto the cells the mouth covers (the only part of a face that carries its label),
-  so the map the UI draws is the evidence the head used.
+  and 10% of each training sentence's words hidden (word dropout). The attention term pulls
+  the image head's pooling weights onto the cells the mouth covers (the only part of a face
+  that carries its label), so the map the UI draws is the evidence the head used.
 """
 from __future__ import annotations
 
