@@ -27,6 +27,9 @@ def test_text_on_held_out_sentences(scores, held):
     text = scores[held]["text"]
     assert text["model"] >= 85, text
     assert min(text[f"model_{lab}"] for lab in ("positive", "negative", "neutral")) >= 75, text
+    misread = scores[held]["misread"]  # the card's list of the sentences behind the accuracy
+    assert len(misread) == round(300 * (100 - text["model"]) / 100), (len(misread), text)
+    assert all(m["read"] != m["label"] and m["text"] for m in misread)
 
 
 def test_faces(scores):

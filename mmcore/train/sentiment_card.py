@@ -102,12 +102,18 @@ def _flipped(pred: list[str], gold: list[str]) -> float:
     return round(100 * float(np.mean([POLARITY[p] == -POLARITY[g] for p, g in polar])), 1)
 
 
+def _misread(sentences: list[tuple[str, str]], pred: list[str]) -> list[dict]:
+    """Every sentence the text head got wrong, for people studying what it misreads."""
+    return [{"label": g, "read": p, "text": t} for (g, t), p in zip(sentences, pred) if p != g]
+
+
 def _scores(sentences, text, pair_faces, fused) -> dict:
     gold = [y for y, _ in sentences]
     pred = [r.text.label for r in text]
     out = {"text": {"model": _acc(pred, gold), "vader_alone": _acc([vader_label(t) for _, t in sentences], gold),
                     **{f"model_{lab}": _acc([p for p, g in zip(pred, gold) if g == lab], [lab] * gold.count(lab))
-                       for lab in LABELS}, "flipped": _flipped(pred, gold)}}
+                       for lab in LABELS}, "flipped": _flipped(pred, gold)},
+           "misread": _misread(sentences, pred)}
     texts = [y for y in gold for _ in LABELS]
     kinds = ["agree" if t == f.label else "conflict" if {t, f.label} == {"positive", "negative"} else "one_neutral"
              for t, f in zip(texts, pair_faces)]
@@ -139,7 +145,8 @@ VADER's per-word valences and the all-MiniLM-L6-v2 sentence encoder (`mmcore/tex
 
 Trained with `{_command(cfg)}`
 ({curve[-1]['seconds']:.0f} s on CPU).
-Scores below: `python -m mmcore.train sentiment --evaluate <this folder>`, through mmcore's task path.
+Scores below: `python -m mmcore.train sentiment --evaluate <this folder>`, through mmcore's task path;
+`eval.json` also lists every held-out sentence the text head misread (`misread`).
 
 ## Faces: 600 fresh faces
 75 px: {f['75px']}%; 300 px anti-aliased: {f['300px_antialiased']}%.
