@@ -218,3 +218,19 @@ def test_tuned_top_layers_start_as_the_frozen_encoder(tmp_path):
         assert a.keys() == b.keys()
         np.testing.assert_allclose([a[k] for k in a], [b[k] for k in a], atol=1e-4)
     assert tuned.config.tuned_layers == 1 and sum(p.numel() for p in tuned.encoder_top.parameters()) > 1e6
+
+
+def test_card_command_rebuilds_the_runs_config():
+    """The card's training command, parsed by the real CLI, gives back the run's settings."""
+    import dataclasses
+    import shlex
+
+    from mmcore.train.__main__ import _parser
+    from mmcore.train.sentiment import SentimentTrainConfig
+    from mmcore.train.sentiment_card import _command
+
+    cfg = dataclasses.asdict(SentimentTrainConfig(seed=1, steps=1500, word_dropout=0.0, threads=1))
+    args = _parser("sentiment").parse_args(shlex.split(_command(cfg))[3:])
+    given = {k: v for k, v in vars(args).items() if k in cfg and v is not None}
+    assert SentimentTrainConfig(**given) == SentimentTrainConfig(**cfg)
+    assert _command(dataclasses.asdict(SentimentTrainConfig())) == "python -m mmcore.train sentiment --threads 2"

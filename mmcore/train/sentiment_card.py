@@ -11,6 +11,7 @@ card (README.md) and eval.json: `python -m mmcore.train sentiment --evaluate DIR
 """
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from .. import lexicon, text_encoder
 from ..models.sentiment import LABELS, STRATEGIES, ShapesSentimentModel
 from ..shapesworld.faces import generate_face
 from .augment import write_card_files
-from .sentiment import load_sentences
+from .sentiment import SentimentTrainConfig, load_sentences
 
 TESTS = Path(__file__).resolve().parents[2] / "tests" / "data"
 HELDOUT = {name: TESTS / f"sentiment_{name}.tsv"
@@ -159,10 +160,12 @@ training sentences.
 
 
 def _command(cfg: dict) -> str:
-    """The training command of a run's config (its seed only when not the default 0)."""
-    seed = f" --seed {cfg['seed']}" if cfg.get("seed") else ""
-    return (f"python -m mmcore.train sentiment --steps {cfg['steps']} --tuned-layers {cfg.get('tuned_layers', 0)}"
-            f" --threads {cfg.get('threads') or 2}{seed}")
+    """The run's training command: its thread count and every setting it changed from the recipe's
+    defaults (a setting the run's log predates is left out)."""
+    defaults = asdict(SentimentTrainConfig())
+    changed = [f"--{k.replace('_', '-')} {v}" for k, v in cfg.items()
+               if k not in ("out", "threads") and k in defaults and v != defaults[k]]
+    return " ".join(["python -m mmcore.train sentiment", f"--threads {cfg.get('threads') or 2}", *changed])
 
 
 def _encoder_split(tuned: int) -> str:
