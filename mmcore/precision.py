@@ -51,8 +51,8 @@ def auto_precision(device: str, weight_bytes: int | None = None) -> str:
          bitsandbytes no faster than fp32), with half the weights' memory.
     CPU otherwise, and the small built-in models: fp32, exact. No other precision made them
          reliably faster: the VQA, caption and video models ran slower in bf16 and int8, and the
-         sentiment model ran fastest in fp32 in its last `make bench` run (29.5 ms p50 against
-         35.6-84.7 ms); bf16 without native support is emulated.
+         sentiment model ran fastest in fp32 in its last `make bench` run (40.7 ms p50 against
+         44.1-71.6 ms); bf16 without native support is emulated.
     """
     if device.startswith("cuda"):
         return "fp16"
