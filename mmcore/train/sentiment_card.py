@@ -41,7 +41,7 @@ ABOUT = {
                 "and 5, and 6 for this one), so it reads slightly high.",
     "heldout5": "Written after sentiment_train7.tsv, by a writer who saw no other file of the project, with "
                 "a good share of sarcasm, slang and sentiment told without sentiment words: the hardest set. "
-                "It was the honest test of an earlier model; the last three models were chosen on it, and the "
+                "It was the honest test of an earlier model; the last two models were chosen on it, and the "
                 "briefs for sentiment_train8.tsv and sentiment_train9.tsv gave as examples a few phrases that "
                 "occur in it, so it reads slightly high.",
     "heldout6": "Written after sentiment_train8.tsv, by a writer who opened no file of the project. It was the "
